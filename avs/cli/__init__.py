@@ -23,7 +23,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "train": ("avs.cli.train", "Train a (multi-head) LAFF text-to-video model."),
     "explain": ("avs.cli.explain", "Show LAFF attention weights per topic, head and feature."),
     "index": ("avs.cli.index", "Embed every shot of a collection with a model (Dask, resumable)."),
-    "score": ("avs.cli.score", "Rank shots for every topic of a year (Dask) into runs/NAME.parquet."),
+    "score": (
+        "avs.cli.score",
+        "Rank shots for every topic of a year (Dask) into runs/NAME.parquet.",
+    ),
     "eval": ("avs.cli.eval", "Score runs with NIST's sampled infAP (sample_eval.pl semantics)."),
     "report": ("avs.cli.report", "Compare runs across years: HTML, markdown or terminal report."),
     "submit": ("avs.cli.submit", "Render and validate TRECVID run XML."),

@@ -1,0 +1,25 @@
+"""``--device auto|cpu|cuda`` resolved once, the same way for every command."""
+
+from __future__ import annotations
+
+from avs.errors import AvsError
+
+DEVICES = ("auto", "cpu", "cuda")
+
+
+def resolve_device(spec: str = "auto") -> str:
+    """Return "cuda" or "cpu" for a ``--device`` value.
+
+    "auto" picks CUDA when torch sees a GPU; "cuda" on a machine without one is an
+    error rather than a silent fallback, so a cluster job never runs 50x slower unnoticed."""
+    spec = (spec or "auto").lower()
+    if spec not in DEVICES:
+        raise AvsError(f"--device must be one of {', '.join(DEVICES)}, not {spec!r}")
+    if spec == "cpu":
+        return "cpu"
+    import torch
+
+    has_cuda = torch.cuda.is_available()
+    if spec == "cuda" and not has_cuda:
+        raise AvsError("--device cuda: no CUDA device is visible to torch; use --device cpu")
+    return "cuda" if has_cuda else "cpu"

@@ -1,0 +1,132 @@
+"""Our ranked-list format: one Parquet file per run, readable by pandas/duckdb/pyarrow.
+
+Columns: ``topic`` int32 (AVS topic number), ``rank`` int32 (1..k), ``shot_id`` string,
+``score`` float32. Run metadata is JSON under the schema metadata key ``avs``
+(see docs/design.md). Ranks follow :func:`tie_order`: score descending, then shot id
+descending as a string, the order NIST's sample_eval.pl uses, so Parquet ranks, XML
+seqNums and ``avs eval`` always agree.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from avs.errors import FormatError
+from avs.io.atomic import atomic_path
+
+META_KEY = b"avs"
+FORMAT = "avs-run"
+VERSION = 1
+COLUMNS = ("topic", "rank", "shot_id", "score")
+
+
+def tie_order(shot_ids: np.ndarray, scores: np.ndarray) -> np.ndarray:
+    """Indices that sort a ranking: score descending, ties by shot id descending."""
+    shot_ids = np.asarray(shot_ids, dtype=object)
+    _, shot_rank = np.unique(shot_ids.astype(str), return_inverse=True)
+    # lexsort: last key is primary; negate both for descending order.
+    return np.lexsort((-shot_rank, -np.asarray(scores, dtype=np.float64)))
+
+
+@dataclass(frozen=True)
+class Run:
+    """A run read from Parquet; columns are numpy arrays in file order (topic, rank)."""
+
+    name: str
+    path: Path
+    topic: np.ndarray
+    rank: np.ndarray
+    shot_id: np.ndarray
+    score: np.ndarray
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def topics(self) -> list[int]:
+        """Distinct topic numbers, ascending."""
+        return [int(t) for t in np.unique(self.topic)]
+
+    @property
+    def simulated(self) -> bool:
+        """True when the run was scored on a simulated collection."""
+        return bool(self.meta.get("simulated", False))
+
+    def elapsed(self, topic: int) -> float | None:
+        """Seconds recorded for ``topic``'s share of the work, if any."""
+        value = self.meta.get("elapsed", {}).get(str(topic))
+        return None if value is None else float(value)
+
+    def ranking(self, topic: int) -> tuple[np.ndarray, np.ndarray]:
+        """(shot ids, scores) of one topic in rank order."""
+        sel = np.flatnonzero(self.topic == topic)
+        sel = sel[np.argsort(self.rank[sel], kind="stable")]
+        return self.shot_id[sel], self.score[sel]
+
+
+def write_run(
+    path: str | Path,
+    topic: np.ndarray,
+    rank: np.ndarray,
+    shot_id: np.ndarray,
+    score: np.ndarray,
+    meta: dict[str, Any],
+) -> Path:
+    """Write a run atomically; ``meta`` is stored as JSON under schema metadata ``avs``."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.table(
+        {
+            "topic": pa.array(np.asarray(topic, dtype=np.int32)),
+            "rank": pa.array(np.asarray(rank, dtype=np.int32)),
+            "shot_id": pa.array(np.asarray(shot_id, dtype=object).astype(str), type=pa.string()),
+            "score": pa.array(np.asarray(score, dtype=np.float32)),
+        }
+    )
+    full_meta = {"format": FORMAT, "version": VERSION, **meta}
+    table = table.replace_schema_metadata({META_KEY: json.dumps(full_meta, sort_keys=True)})
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        pq.write_table(table, tmp)
+    return path
+
+
+def read_run(path: str | Path) -> Run:
+    """Read a run written by :func:`write_run` (or any Parquet with the same columns)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = Path(path)
+    try:
+        table = pq.read_table(path)
+    except FileNotFoundError:
+        raise FormatError(path, "no such file") from None
+    except (pa.ArrowInvalid, OSError) as err:
+        raise FormatError(path, f"not a readable Parquet file ({err})") from None
+    missing = [c for c in COLUMNS if c not in table.column_names]
+    if missing:
+        raise FormatError(path, f"not an avs run: missing column(s) {', '.join(missing)}")
+    raw = (table.schema.metadata or {}).get(META_KEY)
+    try:
+        meta = json.loads(raw) if raw else {}
+    except json.JSONDecodeError:
+        raise FormatError(path, "run metadata is not valid JSON", field="avs") from None
+    if not isinstance(meta, dict):
+        raise FormatError(path, "run metadata must be a JSON object", field="avs")
+    try:
+        columns = {
+            "topic": table["topic"].to_numpy().astype(np.int64),
+            "rank": table["rank"].to_numpy().astype(np.int64),
+            "shot_id": np.asarray(table["shot_id"].to_pylist(), dtype=object),
+            "score": table["score"].to_numpy().astype(np.float64),
+        }
+    except (pa.ArrowInvalid, TypeError, ValueError) as err:
+        raise FormatError(path, f"column has the wrong type or nulls ({err})") from None
+    if np.isnan(columns["score"]).any():
+        raise FormatError(path, "NaN score", field="score")
+    name = str(meta.get("run_name") or path.name.removesuffix(".parquet"))
+    return Run(name=name, path=path, meta=meta, **columns)
