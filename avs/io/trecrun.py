@@ -12,7 +12,7 @@ from pathlib import Path
 
 from avs.errors import AvsError, FormatError
 from avs.io.atomic import atomic_open
-from avs.io.qrels import _read_lines
+from avs.io.qrels import _read_lines, gc_paused
 from avs.io.records import RunRecord
 
 __all__ = ["read_trec_run", "write_trec_run"]
@@ -24,10 +24,15 @@ def read_trec_run(path: str | Path) -> list[RunRecord]:
     Blank lines are skipped. Raises :class:`FormatError` for a line without exactly
     six fields, a score that is not a finite number, or a file with no records."""
     path = Path(path)
+    with gc_paused():
+        return _parse(path, _read_lines(path, "run"))
+
+
+def _parse(path: Path, lines: list[str]) -> list[RunRecord]:
     out: list[RunRecord] = []
     append = out.append
     isfinite = math.isfinite
-    for lineno, line in enumerate(_read_lines(path, "run"), start=1):
+    for lineno, line in enumerate(lines, start=1):
         parts = line.split()
         if len(parts) != 6:
             if not parts:

@@ -1,0 +1,124 @@
+"""``avs features info|convert``: inspect and convert feature stores."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from avs.features import FeatureInfo, convert_features, feature_info
+
+
+@click.group("features")
+def command() -> None:
+    """Inspect and convert feature stores (HDF5 <-> BigFile / FeatureData)."""
+
+
+def _progress_bar(description: str):  # noqa: ANN202 - returns (Progress, callback)
+    """A rich progress bar on stderr and a callback ``(name, done, total)`` driving it."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    console = Console(stderr=True)
+    bar = Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        transient=True,
+        disable=not console.is_terminal,  # no bar (or blank lines) in logs and pipes
+    )
+    tasks: dict[str, int] = {}
+
+    def update(name: str, done: int, total: int) -> None:
+        if name not in tasks:
+            tasks[name] = bar.add_task(f"{description} {name}", total=total)
+        bar.update(tasks[name], completed=done)
+
+    return bar, update
+
+
+@command.command("info")
+@click.argument("path", type=click.Path(exists=True, path_type=Path))
+@click.option("--no-scan", is_flag=True, help="Skip the NaN/Inf scan (reads every row).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def info_cmd(path: Path, no_scan: bool, as_json: bool) -> None:
+    """Show ids, extractors, dims, dtype, NaN/Inf counts of the store at PATH
+    (an HDF5 file, a BigFile directory or a FeatureData directory of BigFiles)."""
+    bar, update = _progress_bar("scanning")
+    with bar:
+        info = feature_info(path, scan=not no_scan, progress=update)
+    if as_json:
+        click.echo(json.dumps(info.to_dict(), indent=2))
+    else:
+        click.echo(_format_info(info, scanned=not no_scan))
+
+
+def _format_info(info: FeatureInfo, scanned: bool) -> str:
+    kinds = {"hdf5": "HDF5 feature store", "bigfile": "BigFile", "featuredata": "FeatureData"}
+    lines = [
+        f"path:       {info.path}",
+        f"format:     {kinds[info.kind]}",
+        f"simulated:  {'yes' if info.simulated else 'no'}",
+        f"ids:        {info.n:,}",
+        f"first ids:  {', '.join(info.first_ids)}{', ...' if info.n > len(info.first_ids) else ''}",
+        f"extractors: {len(info.extractors)}",
+    ]
+    if info.attrs.get("collection"):
+        lines.insert(3, f"collection: {info.attrs['collection']}")
+    header = ["extractor", "dim", "dtype", "frames"]
+    if scanned:
+        header += ["NaN", "Inf", "bad rows", "first bad row"]
+    rows = [header]
+    for e in info.extractors:
+        row = [e.name, str(e.dim), e.dtype, "-" if e.frame_dim is None else f"dim {e.frame_dim}"]
+        if scanned:
+            first = "-" if e.first_bad_row is None else str(e.first_bad_row)
+            row += [f"{e.nan:,}", f"{e.inf:,}", f"{e.bad_rows:,}", first]
+        rows.append(row)
+    widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
+    lines.append("")
+    lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
+    return "\n".join(lines)
+
+
+@command.command("convert")
+@click.argument("src", type=click.Path(exists=True, path_type=Path))
+@click.argument("dst", type=click.Path(path_type=Path))
+@click.option(
+    "--dtype",
+    type=click.Choice(["float16", "float32"]),
+    default=None,
+    help="Values in an HDF5 destination (default: the source's, float32 for BigFile).",
+)
+@click.option("--allow-nan", is_flag=True, help="Copy rows holding NaN/Inf instead of refusing.")
+@click.option("--force", is_flag=True, help="Replace DST if it exists.")
+@click.option("--block-rows", type=click.IntRange(min=1), default=None, help="Rows per block.")
+def convert_cmd(
+    src: Path, dst: Path, dtype: str | None, allow_nan: bool, force: bool, block_rows: int | None
+) -> None:
+    """Convert SRC to DST, streaming; DST is written atomically.
+
+    DST ending in .h5 gets an HDF5 store; any other DST becomes a directory with one
+    BigFile per extractor (DST/<name>/feature.bin, id.txt, shape.txt)."""
+    bar, update = _progress_bar("converting")
+    with bar:
+        result = convert_features(
+            src,
+            dst,
+            allow_nan=allow_nan,
+            dtype=dtype,
+            overwrite=force,
+            block_rows=block_rows,
+            progress=update,
+        )
+    dims = ", ".join(f"{k} ({v})" for k, v in result.extractors.items())
+    click.echo(f"wrote {result.dst}: {result.n:,} rows, {result.dtype}, extractors {dims}")
+    for name in result.skipped_frames:
+        click.echo(
+            f"note: frame-level features of {name!r} were not converted (BigFile holds one "
+            "matrix per extractor)",
+            err=True,
+        )
