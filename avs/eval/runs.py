@@ -1,0 +1,148 @@
+"""Load any kind of run (our Parquet, a TREC run file, submission XML) as sample_eval sees it.
+
+The kind is decided by content first (Parquet magic ``PAR1``, a leading ``<`` for XML),
+then by extension; everything else is read as a 6-field TREC run. Every run ends up as
+topic id ("1" + AVS number, as in qrels) -> [(shot, score), ...] in file order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from avs.errors import AvsError
+from avs.io.records import avs_topic, qrels_topic
+
+RunKind = Literal["parquet", "trec", "xml"]
+
+#: TRECVID AVS topic numbers per year (main task; "progress" = V3C1 progress topics).
+YEAR_TOPICS: dict[str, range] = {
+    "2016": range(501, 531),
+    "2017": range(531, 561),
+    "2018": range(561, 591),
+    "progress": range(591, 611),
+    "2019": range(611, 641),
+    "2020": range(641, 661),
+    "2021": range(661, 681),
+    "2022": range(701, 731),
+    "2023": range(731, 751),
+    "2024": range(751, 771),
+}
+
+
+@dataclass(frozen=True)
+class LoadedRun:
+    """A run ready for scoring, with where it came from."""
+
+    name: str
+    path: Path
+    kind: RunKind
+    topics: dict[str, list[tuple[str, float]]]  # qrels topic id -> (shot, score) in file order
+    meta: dict[str, Any] = field(default_factory=dict)
+    simulated: bool | None = None  # None: the file does not say (TREC and XML runs)
+    year: str | None = None  # from metadata, else from the topic numbers
+
+    @property
+    def provenance(self) -> str:
+        """'simulated', 'real' or 'unknown' (runs without avs metadata)."""
+        if self.simulated is None:
+            return "unknown"
+        return "simulated" if self.simulated else "real"
+
+
+def infer_year(topic_ids: Iterable[str]) -> str | None:
+    """The TRECVID year whose topic range holds most of ``topic_ids`` (qrels-style ids)."""
+    votes: dict[str, int] = {}
+    for topic in topic_ids:
+        try:
+            number = avs_topic(topic)
+        except ValueError:
+            continue
+        for year, numbers in YEAR_TOPICS.items():
+            if number in numbers:
+                votes[year] = votes.get(year, 0) + 1
+    return max(votes, key=lambda y: votes[y]) if votes else None
+
+
+def sniff_kind(path: Path) -> RunKind | Literal["json"]:
+    """Decide a file's kind from its first bytes, then its extension."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(64)
+    except FileNotFoundError:
+        raise AvsError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise AvsError(f"{path}: is a directory, expected a run file") from None
+    stripped = head.removeprefix(b"\xef\xbb\xbf").lstrip()
+    if head.startswith(b"PAR1") or path.suffix == ".parquet":
+        return "parquet"
+    if stripped.startswith(b"<") or path.suffix == ".xml":
+        return "xml"
+    if stripped.startswith(b"{") or path.suffix == ".json":
+        return "json"
+    return "trec"
+
+
+def _group(records: Iterable) -> dict[str, list[tuple[str, float]]]:
+    grouped: dict[str, list[tuple[str, float]]] = {}
+    for rec in records:
+        grouped.setdefault(rec.topic, []).append((rec.shot, rec.score))
+    return grouped
+
+
+def _load_parquet(path: Path) -> LoadedRun:
+    from avs.io.runs import read_run  # pyarrow is imported only for Parquet runs
+
+    run = read_run(path)
+    topics: dict[str, list[tuple[str, float]]] = {}
+    for topic, shot, score in zip(
+        run.topic.tolist(), run.shot_id.tolist(), run.score.tolist(), strict=True
+    ):
+        topics.setdefault(qrels_topic(topic), []).append((shot, score))
+    year = run.meta.get("year")
+    return LoadedRun(
+        name=run.name,
+        path=path,
+        kind="parquet",
+        topics=topics,
+        meta=dict(run.meta),
+        simulated=bool(run.meta.get("simulated", False)),
+        year=str(year) if year is not None else infer_year(topics),
+    )
+
+
+def _load_trec(path: Path) -> LoadedRun:
+    from avs.io.trecrun import read_trec_run
+
+    topics = _group(read_trec_run(path))
+    return LoadedRun(path.name, path, "trec", topics, year=infer_year(topics))
+
+
+def _load_xml(path: Path) -> list[LoadedRun]:
+    from avs.io.xmlrun import read_xml_runs
+
+    loaded = []
+    for xml_run in read_xml_runs(path):
+        topics = _group(xml_run.records)
+        year = str(xml_run.year) if xml_run.year else infer_year(topics)
+        meta = {"attributes": dict(xml_run.attributes), "line": xml_run.line}
+        loaded.append(LoadedRun(xml_run.run_id, path, "xml", topics, meta, None, year))
+    return loaded
+
+
+def load_runs(path: str | Path) -> list[LoadedRun]:
+    """Every run in ``path`` (one, except for XML files holding several)."""
+    path = Path(path)
+    kind = sniff_kind(path)
+    if kind == "parquet":
+        return [_load_parquet(path)]
+    if kind == "xml":
+        return _load_xml(path)
+    if kind == "json":
+        raise AvsError(
+            f"{path}: looks like JSON, not a run (Parquet, TREC run or submission XML); "
+            "saved `avs eval --format json` results are read by `avs report`"
+        )
+    return [_load_trec(path)]

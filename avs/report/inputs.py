@@ -1,0 +1,101 @@
+"""What ``avs report`` reads: runs of any kind plus per-year qrels, or saved eval results.
+
+``--qrels`` takes ``YEAR=PATH`` or just ``PATH`` (the year is then inferred from the
+qrels' topic ids, e.g. 1661-1680 -> 2021). Each run is scored against the qrels of its
+year: the ``year`` in its metadata, else the year its topic numbers fall in. Files
+written by ``avs eval --format json`` are taken as they are (they name their qrels).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from avs.errors import AvsError
+from avs.eval.api import RunEvaluation, evaluate_loaded
+from avs.eval.formats import read_json
+from avs.eval.runs import YEAR_TOPICS, LoadedRun, infer_year, load_runs, sniff_kind
+from avs.eval.xinfap import TopicJudgements, prepare_qrels
+
+
+def parse_qrels_specs(specs: Sequence[str]) -> list[tuple[str | None, Path]]:
+    """``["2021=a.qrels", "b.qrels"]`` -> [("2021", a), (None, b)]; collects every problem."""
+    parsed, problems = [], []
+    for spec in specs:
+        year, sep, path = spec.partition("=")
+        if not sep:
+            parsed.append((None, Path(spec)))
+            continue
+        if year not in YEAR_TOPICS:
+            problems.append(
+                f"--qrels {spec!r}: unknown year {year!r} (use one of {', '.join(YEAR_TOPICS)})"
+            )
+        elif not path:
+            problems.append(f"--qrels {spec!r}: no path after '='")
+        else:
+            parsed.append((year, Path(path)))
+    if problems:
+        raise AvsError("; ".join(problems))
+    return parsed
+
+
+class QrelsByYear:
+    """Qrels files keyed by year, read and prepared on first use."""
+
+    def __init__(self, specs: Sequence[str]) -> None:
+        self._paths: dict[str, Path] = {}
+        self._unlabelled: list[Path] = []
+        self._prepared: dict[Path, dict[str, TopicJudgements]] = {}
+        for year, path in parse_qrels_specs(specs):
+            if year is None:
+                self._unlabelled.append(path)
+            else:
+                self._paths[year] = path
+        for path in self._unlabelled:  # infer their years now: a run needs its year's file
+            inferred = infer_year(self._load(path))
+            if inferred is None:
+                raise AvsError(
+                    f"{path}: cannot tell the year of these qrels from their topic ids; "
+                    "pass --qrels YEAR=PATH"
+                )
+            self._paths.setdefault(inferred, path)
+
+    def _load(self, path: Path) -> dict[str, TopicJudgements]:
+        if path not in self._prepared:
+            from avs.io.qrels import read_qrels
+
+            self._prepared[path] = prepare_qrels(read_qrels(path))
+        return self._prepared[path]
+
+    def for_run(self, run: LoadedRun) -> tuple[Path, dict[str, TopicJudgements]]:
+        """The qrels for ``run``'s year (the only qrels given, if the year is unknown)."""
+        if run.year in self._paths:
+            path = self._paths[run.year]
+        elif run.year is None and len(self._paths) == 1:
+            path = next(iter(self._paths.values()))
+        else:
+            known = ", ".join(sorted(self._paths)) or "none"
+            raise AvsError(
+                f"{run.path}: no qrels for year {run.year or 'unknown'} of run {run.name} "
+                f"(qrels given for: {known}); pass --qrels {run.year or 'YEAR'}=PATH"
+            )
+        return path, self._load(path)
+
+
+def collect_results(
+    inputs: Sequence[str | Path], qrels_specs: Sequence[str]
+) -> list[RunEvaluation]:
+    """Score every run input against its year's qrels; read saved results as they are."""
+    qrels = QrelsByYear(qrels_specs)
+    results: list[RunEvaluation] = []
+    for item in inputs:
+        path = Path(item)
+        if sniff_kind(path) == "json":
+            results.extend(read_json(path))
+            continue
+        for run in load_runs(path):
+            qrels_path, judgements = qrels.for_run(run)
+            results.append(evaluate_loaded(run, judgements, qrels_path))
+    if not results:
+        raise AvsError("nothing to report: give at least one run or saved result")
+    return results
