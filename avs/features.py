@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from avs.errors import AvsError
+from avs.io.atomic import disk_full_as_error
 from avs.io.bigfile import BigFileWriter, _replace_dir, is_bigfile
 from avs.io.h5store import (
     META_FILE,
@@ -181,17 +182,46 @@ def convert_features(
         raise AvsError(f"{dst}: already exists; pass --force to replace it")
     if dst.resolve() == src.resolve():
         raise AvsError(f"{dst}: source and destination are the same")
-    with open_features(src) as store:
+    with open_features(src) as store, disk_full_as_error(dst):
         if dst.suffix.lower() in HDF5_SUFFIXES:
             if dst.is_dir():
                 raise AvsError(f"{dst}: is a directory; an HDF5 destination must be a file")
             if dtype is None:
                 dtypes = set(store.dtypes.values())
                 dtype = dtypes.pop() if len(dtypes) == 1 else "float32"
+            _check_free_space(dst, _estimate_bytes(store, np.dtype(dtype).itemsize))
             return _to_hdf5(store, src, dst, dtype, allow_nan, block_rows, progress)
         if dtype not in (None, "float32"):
             raise AvsError("BigFile stores float32 only; drop --dtype or write a .h5 file")
+        if not store.names:  # a FeatureData directory without a BigFile cannot be opened
+            raise AvsError(f"{src}: has no extractors; nothing to write as BigFiles")
+        _check_free_space(dst, _estimate_bytes(store, 4, frames=False))
         return _to_bigfiles(store, src, dst, allow_nan, block_rows, progress)
+
+
+def _estimate_bytes(store: FeatureReader, itemsize: int, frames: bool = True) -> int:
+    """Bytes the converted store will take (values and ids; headers are noise)."""
+    total = store.n * sum(store.dims.values()) * itemsize
+    total += sum(len(i) + 1 for i in store.ids)
+    if frames and isinstance(store, FeatureStore):
+        for name in store.frame_names:
+            values = store._f["frames"][name]["values"]
+            total += values.shape[0] * values.shape[1] * itemsize
+    return total
+
+
+def _check_free_space(dst: Path, needed: int) -> None:
+    """Refuse before writing anything when ``dst``'s file system cannot hold ``needed``
+    bytes (the old ``dst`` is replaced only at the end, so it does not count)."""
+    parent = dst.parent
+    while not parent.exists():  # dst's directory may not exist yet
+        parent = parent.parent
+    free = shutil.disk_usage(parent).free
+    if needed > free:
+        raise AvsError(
+            f"{dst}: not written: it needs about {needed / 2**20:,.1f} MiB and the file "
+            f"system holding it has {free / 2**20:,.1f} MiB free; free some space and rerun"
+        )
 
 
 def _check_block(
@@ -258,24 +288,38 @@ def _to_bigfiles(
     dst.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{dst.name}.", suffix=".tmp", dir=dst.parent))
     try:
-        for name in store.names:
-            rows = _block_rows(store.dims[name], block_rows)
-            with BigFileWriter(tmp / name, store.ids, store.dims[name]) as out:
-                for start, block in store.iter_blocks(name, rows):
-                    _check_block(block, name, start, src, "float32", allow_nan)
-                    out.write(start, block)
-                    if progress is not None:
-                        progress(name, start + len(block), store.n)
+        _write_bigfiles(store, src, tmp, allow_nan, block_rows, progress)
         meta = {k: v for k, v in store.attrs.items() if _jsonable(v)}
         meta.update(format="avs-features", simulated=bool(store.simulated), source=str(src))
         (tmp / META_FILE).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
         _replace_dir(tmp, dst)
+    except AvsError as err:
+        # the writers name their temporary directory; the user knows only dst
+        raise AvsError(str(err).replace(str(tmp), str(dst))) from None
     finally:
         with contextlib.suppress(FileNotFoundError):
             shutil.rmtree(tmp)
     return ConvertResult(
         str(src), str(dst), "featuredata", store.n, dict(store.dims), "float32", store.frame_names
     )
+
+
+def _write_bigfiles(
+    store: FeatureReader,
+    src: Path,
+    tmp: Path,
+    allow_nan: bool,
+    block_rows: int | None,
+    progress: Progress | None,
+) -> None:
+    for name in store.names:
+        rows = _block_rows(store.dims[name], block_rows)
+        with BigFileWriter(tmp / name, store.ids, store.dims[name]) as out:
+            for start, block in store.iter_blocks(name, rows):
+                _check_block(block, name, start, src, "float32", allow_nan)
+                out.write(start, block)
+                if progress is not None:
+                    progress(name, start + len(block), store.n)
 
 
 def _jsonable(value: object) -> bool:

@@ -51,7 +51,8 @@ def info_cmd(path: Path, no_scan: bool, as_json: bool) -> None:
     with bar:
         info = feature_info(path, scan=not no_scan, progress=update)
     if as_json:
-        click.echo(json.dumps(info.to_dict(), indent=2))
+        # default=str: attributes from other tools may hold values JSON has no type for
+        click.echo(json.dumps(info.to_dict(), indent=2, default=str))
     else:
         click.echo(_format_info(info, scanned=not no_scan))
 

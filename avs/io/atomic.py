@@ -1,12 +1,55 @@
-"""Write-then-rename, so a crash never leaves a partial file under a final name."""
+"""Write-then-rename, so a crash never leaves a partial file under a final name.
+
+A write that fails because the disk (or the user's quota, or a file-size limit) is
+full is reported as an :class:`AvsError` naming the file, not as a traceback: the
+temporary file is removed and whatever was under the final name stays as it was.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+
+from avs.errors import AvsError
+
+# errnos meaning "no room": device full, file-size limit (RLIMIT_FSIZE), quota exceeded
+_NO_ROOM = {errno.ENOSPC, errno.EFBIG, errno.EDQUOT}
+# h5py reports HDF5's failed writes as OSError without errno; the text carries it
+_NO_ROOM_TEXT = ("No space left on device", "File too large", "Disk quota exceeded")
+
+
+def is_disk_full(err: BaseException) -> bool:
+    """True if ``err`` is an OSError saying the file system (or a limit) is full."""
+    if not isinstance(err, OSError):
+        return False
+    if err.errno in _NO_ROOM:
+        return True
+    text = str(err)
+    return any(t in text for t in _NO_ROOM_TEXT)
+
+
+@contextlib.contextmanager
+def disk_full_as_error(final: str | Path) -> Iterator[None]:
+    """Turn a "disk full" OSError raised inside the block into an :class:`AvsError`
+    naming ``final``; other exceptions pass through unchanged."""
+    try:
+        yield
+    except OSError as err:
+        if not is_disk_full(err):
+            raise
+        if err.errno == errno.EFBIG or "File too large" in str(err):
+            why = "File too large: it exceeds the file-size limit (ulimit -f) or the file system's"
+        elif err.errno == errno.EDQUOT or "quota" in str(err):
+            why = "Disk quota exceeded; free some of your space and rerun"
+        else:
+            why = "No space left on device; free some space on its file system and rerun"
+        raise AvsError(
+            f"{final}: not written: {why} (any earlier file under that name is unchanged)"
+        ) from None
 
 
 def tmp_path_for(final: str | Path) -> Path:
@@ -14,29 +57,41 @@ def tmp_path_for(final: str | Path) -> Path:
     so ``os.replace`` is atomic). Starts with '.' and ends in '.tmp' so that readers
     and globs for finished files never mistake it for one."""
     final = Path(final)
-    fd, name = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent)
+    with disk_full_as_error(final):
+        fd, name = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent)
+    # mkstemp makes the file 0600 and os.replace keeps that; give it the mode a plain
+    # open() would, so runs and reports stay readable by the team.
+    os.fchmod(fd, 0o666 & ~_umask())
     os.close(fd)
     return Path(name)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 @contextlib.contextmanager
 def atomic_path(final: str | Path) -> Iterator[Path]:
     """Yield a temporary path to write to; on success fsync and rename it to ``final``.
 
-    On any exception the temporary file is removed and ``final`` is left untouched.
-    Use this for writers that want a path (h5py, pyarrow)."""
+    On any exception the temporary file is removed and ``final`` is left untouched;
+    a full disk becomes an :class:`AvsError`. Use this for writers that want a path
+    (h5py, pyarrow)."""
     final = Path(final)
     final.parent.mkdir(parents=True, exist_ok=True)
     tmp = tmp_path_for(final)
-    try:
-        yield tmp
-        with open(tmp, "rb+") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, final)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
-        raise
+    with disk_full_as_error(final):
+        try:
+            yield tmp
+            with open(tmp, "rb+") as fh:
+                os.fsync(fh.fileno())
+            os.replace(tmp, final)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                tmp.unlink()
+            raise
 
 
 @contextlib.contextmanager

@@ -22,10 +22,13 @@ from types import TracebackType
 import numpy as np
 
 from avs.errors import AvsError, FormatError
+from avs.io.atomic import disk_full_as_error
 
 __all__ = ["BigFile", "BigFileWriter", "is_bigfile"]
 
 FILES = ("feature.bin", "id.txt", "shape.txt")
+MAX_SHAPE_BYTES = 256  # "N D" fits in a few bytes
+MAX_DIGITS = 18  # N and D below 10^18 (int() of a long digit string raises ValueError)
 
 
 def is_bigfile(path: str | Path) -> bool:
@@ -38,13 +41,22 @@ def is_bigfile(path: str | Path) -> bool:
 def _read_shape(path: Path) -> tuple[int, int]:
     shape_file = path / "shape.txt"
     try:
-        text = shape_file.read_text(encoding="ascii")
+        with open(shape_file, "rb") as fh:
+            raw = fh.read(MAX_SHAPE_BYTES + 1)  # a huge shape.txt is not read whole
     except FileNotFoundError:
         raise FormatError(path, "not a BigFile directory: shape.txt is missing") from None
+    except OSError as err:
+        raise FormatError(shape_file, f"cannot read it ({err.strerror})") from None
+    try:
+        text = raw.decode("ascii")
     except UnicodeDecodeError:
         raise FormatError(shape_file, "expected 'N D' (two integers)") from None
     parts = text.split()
-    if len(parts) != 2 or not all(p.isdigit() for p in parts):
+    if (
+        len(raw) > MAX_SHAPE_BYTES
+        or len(parts) != 2
+        or not all(p.isdigit() and len(p) <= MAX_DIGITS for p in parts)
+    ):
         raise FormatError(shape_file, f"expected 'N D' (two integers), got {text.strip()[:40]!r}")
     n, d = int(parts[0]), int(parts[1])
     if d == 0:
@@ -68,10 +80,11 @@ class BigFile:
         self.name = path.resolve().name
         self.n, self.dim = _read_shape(path)
         bin_file = path / "feature.bin"
-        try:
-            size = bin_file.stat().st_size
-        except FileNotFoundError:
-            raise FormatError(path, "not a BigFile directory: feature.bin is missing") from None
+        if not bin_file.exists():
+            raise FormatError(path, "not a BigFile directory: feature.bin is missing")
+        if not bin_file.is_file():
+            raise FormatError(bin_file, "is not a regular file")
+        size = bin_file.stat().st_size
         # Check the size before mapping anything: a wrong shape.txt must not allocate.
         expected = self.n * self.dim * 4
         if size != expected:
@@ -133,6 +146,8 @@ def _read_ids(id_file: Path, n: int) -> list[str]:
         text = id_file.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise FormatError(id_file.parent, "not a BigFile directory: id.txt is missing") from None
+    except OSError as err:
+        raise FormatError(id_file, f"cannot read it ({err.strerror})") from None
     except UnicodeDecodeError:
         raise FormatError(id_file, "not UTF-8 text") from None
     ids = text.split()
@@ -142,7 +157,9 @@ def _read_ids(id_file: Path, n: int) -> list[str]:
         seen: set[str] = set()
         for i, id_ in enumerate(ids):
             if id_ in seen:
-                raise FormatError(id_file, f"id {id_!r} repeated (second time at position {i})")
+                raise FormatError(
+                    id_file, f"id {id_[:60]!r} repeated (second time at position {i})"
+                )
             seen.add(id_)
     return ids
 
@@ -179,7 +196,8 @@ class BigFileWriter:
         try:
             self._fh = open(self._tmp / "feature.bin", "wb")  # noqa: SIM115 - closed in __exit__
             # Sized up front (sparse), so rows can arrive in any order.
-            self._fh.truncate(self.n * self.dim * 4)
+            with disk_full_as_error(self.path):
+                self._fh.truncate(self.n * self.dim * 4)
         except BaseException:
             if self._fh is not None:
                 self._fh.close()
@@ -200,7 +218,8 @@ class BigFileWriter:
         if not 0 <= start <= stop <= self.n:
             raise AvsError(f"{self.path}: rows {start}:{stop} outside 0:{self.n}")
         self._fh.seek(start * self.dim * 4)
-        self._fh.write(np.ascontiguousarray(array, dtype=np.float32).tobytes())
+        with disk_full_as_error(self.path):
+            self._fh.write(np.ascontiguousarray(array, dtype=np.float32).tobytes())
         self._written[start:stop] = True
 
     def __exit__(
@@ -220,14 +239,18 @@ class BigFileWriter:
                     raise AvsError(
                         f"{self.path}: {missing.size} rows never written (first: row {missing[0]})"
                     )
-                fh.flush()
-                os.fsync(fh.fileno())
-                fh.close()
-                (tmp / "id.txt").write_text("".join(f"{i}\n" for i in self.ids), encoding="utf-8")
-                (tmp / "shape.txt").write_text(f"{self.n} {self.dim}\n", encoding="ascii")
+                with disk_full_as_error(self.path):
+                    fh.flush()
+                    os.fsync(fh.fileno())
+                    fh.close()
+                    ids = "".join(f"{i}\n" for i in self.ids)
+                    (tmp / "id.txt").write_text(ids, encoding="utf-8")
+                    (tmp / "shape.txt").write_text(f"{self.n} {self.dim}\n", encoding="ascii")
                 _replace_dir(tmp, self.path)
         finally:
-            fh.close()
+            # closing flushes: on a full disk that fails again, and the error is known
+            with contextlib.suppress(OSError):
+                fh.close()
             shutil.rmtree(tmp, ignore_errors=True)
 
 

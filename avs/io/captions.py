@@ -13,7 +13,7 @@ from typing import NamedTuple
 
 from avs.errors import AvsError, FormatError
 from avs.io.atomic import atomic_open
-from avs.io.qrels import _read_lines
+from avs.io.qrels import _read_lines, short
 
 __all__ = ["Caption", "read_captions", "read_id_list", "write_captions", "write_id_list"]
 
@@ -40,20 +40,19 @@ def read_captions(path: str | Path) -> list[Caption]:
             continue
         parts = line.split(None, 1)
         cap_id = parts[0]
-        # RUC ids may carry a tag between video and number ("video0#enc#0"); the video
-        # is what precedes the first '#', as in RUC's own readers.
         video = cap_id.split("#", 1)[0]
-        num = cap_id.rpartition("#")[2]
-        if "#" not in cap_id or not video or not num.isdigit():
+        if not _valid_caption_id(cap_id):
             raise FormatError(
-                path, f"caption id must be '<video_id>#<n>', got {cap_id!r}", line=lineno
+                path, f"caption id must be '<video_id>#<n>', got {short(cap_id)}", line=lineno
             )
         if cap_id in seen:
             raise FormatError(
-                path, f"caption id {cap_id!r} repeated (first on line {seen[cap_id]})", line=lineno
+                path,
+                f"caption id {short(cap_id)} repeated (first on line {seen[cap_id]})",
+                line=lineno,
             )
         if len(parts) < 2:
-            raise FormatError(path, f"caption {cap_id!r} has no text", line=lineno)
+            raise FormatError(path, f"caption {short(cap_id)} has no text", line=lineno)
         seen[cap_id] = lineno
         out.append(Caption(cap_id, video, parts[1].strip()))
     if not out:
@@ -61,13 +60,25 @@ def read_captions(path: str | Path) -> list[Caption]:
     return out
 
 
+def _valid_caption_id(cap_id: str) -> bool:
+    # RUC ids may carry a tag between video and number ("video0#enc#0"); the video
+    # is what precedes the first '#', as in RUC's own readers.
+    video = cap_id.split("#", 1)[0]
+    num = cap_id.rpartition("#")[2]
+    return "#" in cap_id and bool(video) and num.isdigit() and not any(c.isspace() for c in cap_id)
+
+
 def write_captions(path: str | Path, captions: Iterable[Caption | tuple[str, str, str]]) -> None:
     """Write ``(caption_id, video_id, text)`` records as a caption file, atomically."""
     with atomic_open(path, "w") as fh:
         for cap_id, _video, text in captions:
+            cap_id = str(cap_id)
+            # an id the reader would refuse (or split) must not reach the file
+            if not _valid_caption_id(cap_id):
+                raise AvsError(f"{path}: caption id must be '<video_id>#<n>', got {short(cap_id)}")
             text = " ".join(str(text).split())  # a newline would split the record
             if not text:
-                raise AvsError(f"{path}: caption {cap_id!r} has no text")
+                raise AvsError(f"{path}: caption {short(cap_id)} has no text")
             fh.write(f"{cap_id} {text}\n")
 
 
@@ -87,7 +98,9 @@ def read_id_list(path: str | Path) -> list[str]:
             raise FormatError(path, f"expected one id a line, got {len(parts)} words", line=lineno)
         id_ = parts[0]
         if id_ in seen:
-            raise FormatError(path, f"id {id_!r} repeated (first on line {seen[id_]})", line=lineno)
+            raise FormatError(
+                path, f"id {short(id_)} repeated (first on line {seen[id_]})", line=lineno
+            )
         seen[id_] = lineno
         out.append(id_)
     return out
@@ -99,5 +112,5 @@ def write_id_list(path: str | Path, ids: Iterable[str]) -> None:
         for id_ in ids:
             id_ = str(id_)
             if not id_ or any(c.isspace() for c in id_):
-                raise AvsError(f"{path}: an id cannot be empty or hold spaces: {id_!r}")
+                raise AvsError(f"{path}: an id cannot be empty or hold spaces: {short(id_)}")
             fh.write(f"{id_}\n")

@@ -27,7 +27,7 @@ import h5py
 import numpy as np
 
 from avs.errors import AvsError, FormatError
-from avs.io.atomic import tmp_path_for
+from avs.io.atomic import disk_full_as_error, tmp_path_for
 from avs.io.bigfile import BigFile, is_bigfile
 
 __all__ = [
@@ -47,6 +47,13 @@ META_FILE = "avs-features.json"
 CHUNK_BYTES = 1 << 20
 READ_BYTES = 64 << 20  # largest contiguous read read_rows makes
 DTYPES = ("float16", "float32")
+# A dataset may declare far more bytes than the file holds (unwritten chunks read as
+# fill values). Reading one must not allocate gigabytes from a small hostile file:
+# datasets declaring more than CHECKED_BYTES must hold at least 1/MAX_RATIO of it.
+CHECKED_BYTES = 64 << 20
+MAX_RATIO = 1024  # beyond what deflate reaches on real ids or features
+# What h5py raises for a damaged file (bad B-tree, checksum, truncated chunk...).
+H5_ERRORS = (OSError, RuntimeError, KeyError, ValueError)
 
 
 class FeatureReader:
@@ -177,6 +184,9 @@ class FeatureStore(FeatureReader):
             raise FormatError(self.path, f"not a readable HDF5 file ({err})") from None
         try:
             self._validate()
+        except H5_ERRORS as err:
+            self._f.close()
+            raise FormatError(self.path, f"damaged HDF5 file ({err})") from None
         except BaseException:
             self._f.close()
             raise
@@ -190,6 +200,7 @@ class FeatureStore(FeatureReader):
             raise FormatError(
                 path, f"/ids must be a 1-d string dataset, got {ids.dtype} {ids.shape}"
             )
+        _check_allocated(path, ids, "/ids")
         raw = ids[()]
         if raw.dtype.kind == "O":  # variable-length strings (other tools write these)
             raw = np.array(
@@ -216,6 +227,7 @@ class FeatureStore(FeatureReader):
                 )
             if ds.dtype.kind != "f":
                 raise FormatError(path, f"dataset {where} has dtype {ds.dtype}, expected float")
+            _check_allocated(path, ds, where)
             self.names.append(name)
             self.dims[name] = int(ds.shape[1])
             self.dtypes[name] = str(ds.dtype)
@@ -226,14 +238,23 @@ class FeatureStore(FeatureReader):
                 where = f"/frames/{name}"
                 values = grp.get("values") if isinstance(grp, h5py.Group) else None
                 offsets = grp.get("offsets") if isinstance(grp, h5py.Group) else None
-                if values is None or offsets is None or values.ndim != 2:
-                    raise FormatError(path, f"{where} needs 2-d 'values' and 'offsets' datasets")
+                if (
+                    not isinstance(values, h5py.Dataset)
+                    or not isinstance(offsets, h5py.Dataset)
+                    or values.ndim != 2
+                    or values.dtype.kind != "f"
+                    or offsets.dtype.kind not in "iu"
+                ):
+                    raise FormatError(
+                        path, f"{where} needs 2-d float 'values' and integer 'offsets' datasets"
+                    )
+                _check_allocated(path, values, f"{where}/values")
                 if offsets.shape != (self.n + 1,):
                     raise FormatError(
                         path,
                         f"dataset {where}/offsets has {offsets.shape[0]} entries, expected N+1 = {self.n + 1}",
                     )
-                off = offsets[()]
+                off = offsets[()].astype(np.int64)
                 if off[0] != 0 or (np.diff(off) < 0).any():
                     raise FormatError(
                         path, f"dataset {where}/offsets must start at 0 and never decrease"
@@ -258,7 +279,18 @@ class FeatureStore(FeatureReader):
     def read(self, name: str, start: int = 0, stop: int | None = None) -> np.ndarray:
         self._check_name(name)
         start, stop = self._range(start, stop)
-        return np.asarray(self._f["features"][name][start:stop], dtype=np.float32)
+        with self._damaged(f"/features/{name}"):
+            return np.asarray(self._f["features"][name][start:stop], dtype=np.float32)
+
+    @contextlib.contextmanager
+    def _damaged(self, where: str) -> Iterator[None]:
+        """A dataset whose chunks cannot be read (damaged file) -> FormatError."""
+        try:
+            yield
+        except (OSError, RuntimeError) as err:
+            raise FormatError(
+                self.path, f"cannot read dataset {where}: damaged file ({err})"
+            ) from None
 
     def read_rows(self, name: str, rows: Sequence[int] | np.ndarray) -> np.ndarray:
         self._check_name(name)
@@ -269,6 +301,10 @@ class FeatureStore(FeatureReader):
             raise AvsError(f"{self.path}: row index outside 0:{self.n}")
         # h5py's point selection needs increasing unique indices
         uniq, inverse = np.unique(rows, return_inverse=True)
+        with self._damaged(f"/features/{name}"):
+            return self._read_unique(name, uniq)[inverse]
+
+    def _read_unique(self, name: str, uniq: np.ndarray) -> np.ndarray:
         ds = self._f["features"][name]
         out = np.empty((len(uniq), self.dims[name]), dtype=np.float32)
         window = max(1, READ_BYTES // (4 * self.dims[name]))  # bounds memory per read
@@ -283,7 +319,7 @@ class FeatureStore(FeatureReader):
             else:
                 out[i:j] = ds[uniq[i:j]]
             i = j
-        return out[inverse]
+        return out
 
     def read_frames(
         self, name: str, start: int = 0, stop: int | None = None
@@ -292,8 +328,9 @@ class FeatureStore(FeatureReader):
             raise AvsError(f"{self.path}: no frame-level features for {name!r}")
         start, stop = self._range(start, stop)
         grp = self._f["frames"][name]
-        offsets = np.asarray(grp["offsets"][start : stop + 1], dtype=np.int64)
-        values = np.asarray(grp["values"][offsets[0] : offsets[-1]], dtype=np.float32)
+        with self._damaged(f"/frames/{name}"):
+            offsets = np.asarray(grp["offsets"][start : stop + 1], dtype=np.int64)
+            values = np.asarray(grp["values"][offsets[0] : offsets[-1]], dtype=np.float32)
         return values, offsets - offsets[0]
 
     def frame_dim(self, name: str) -> int:
@@ -338,6 +375,20 @@ def first_duplicate(raw: np.ndarray) -> bytes | None:
     return None
 
 
+def _check_allocated(path: Path, ds: h5py.Dataset, where: str) -> None:
+    """FormatError when ``ds`` declares far more bytes than the file stores for it."""
+    declared = int(ds.size) * ds.dtype.itemsize
+    if declared <= CHECKED_BYTES:
+        return
+    stored = int(ds.id.get_storage_size())
+    if stored * MAX_RATIO < declared:
+        raise FormatError(
+            path,
+            f"dataset {where} declares shape {ds.shape} ({declared:,} bytes) but the file "
+            f"stores {stored:,} bytes of it: damaged or not written to the end",
+        )
+
+
 def _decode(b: bytes | str) -> str:
     return b.decode("ascii") if isinstance(b, bytes) else str(b)
 
@@ -349,8 +400,12 @@ def _plain(value: Any) -> Any:
     if isinstance(value, np.generic):
         return value.item()
     if isinstance(value, np.ndarray):
-        return value.tolist()
-    return value
+        return [_plain(v) for v in value.tolist()]
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    return str(value)  # h5py.Empty, references...: shown, never interpreted
 
 
 class FeatureStoreWriter:
@@ -404,7 +459,10 @@ class FeatureStoreWriter:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._tmp = tmp_path_for(self.path)
         try:
-            f = self._f = h5py.File(self._tmp, "w")
+            # No chunk cache: every write reaches the file at once, so a full disk fails
+            # in write() as OSError. With a cache the failure surfaces while h5py frees
+            # objects (ignored) and closing the file can then crash the interpreter.
+            f = self._f = h5py.File(self._tmp, "w", rdcc_nbytes=0)
             for key, value in self.attrs.items():
                 # HDF5 attributes hold scalars and strings; keep anything else as JSON
                 ok = isinstance(value, (bool, int, float, str, np.generic))
@@ -445,7 +503,8 @@ class FeatureStoreWriter:
         stop = start + array.shape[0]
         if not 0 <= start <= stop <= self.n:
             raise AvsError(f"{self.path}: rows {start}:{stop} outside 0:{self.n}")
-        f["features"][name][start:stop] = array.astype(self.dtype, copy=False)
+        with disk_full_as_error(self.path):
+            f["features"][name][start:stop] = array.astype(self.dtype, copy=False)
         self._written[name][start:stop] = True
 
     def write_frames(
@@ -477,9 +536,10 @@ class FeatureStoreWriter:
         grp = f["frames"][name]
         vds, ods = grp["values"], grp["offsets"]
         base = int(ods[start_row])
-        vds.resize(base + values.shape[0], axis=0)
-        vds[base:] = values.astype(self.dtype, copy=False)
-        ods[start_row + 1 : stop_row + 1] = base + np.cumsum(counts)
+        with disk_full_as_error(self.path):
+            vds.resize(base + values.shape[0], axis=0)
+            vds[base:] = values.astype(self.dtype, copy=False)
+            ods[start_row + 1 : stop_row + 1] = base + np.cumsum(counts)
         self._next_frame_row[name] = stop_row
 
     def _open(self) -> h5py.File:
@@ -518,11 +578,12 @@ class FeatureStoreWriter:
                         f"{self.path}: frames of {name!r} written for {row} of {self.n} rows"
                     )
             f = self._open()
-            f.flush()
-            f.close()
-            self._f = None
-            with open(self._tmp, "rb+") as fh:
-                os.fsync(fh.fileno())
+            with disk_full_as_error(self.path):
+                f.flush()  # HDF5 caches chunks: a full disk may show only here
+                f.close()
+                self._f = None
+                with open(self._tmp, "rb+") as fh:
+                    os.fsync(fh.fileno())
             os.replace(self._tmp, self.path)
         except BaseException:
             self._abort()

@@ -20,6 +20,12 @@ from avs.io.records import Qrel
 __all__ = ["read_qrels", "write_qrels"]
 
 
+def short(text: str, limit: int = 60) -> str:
+    """``repr(text)``, cut to about ``limit`` characters: a message quoting a field of
+    a hostile file must stay one readable line."""
+    return repr(text if len(text) <= limit else text[:limit] + "...")
+
+
 def _read_lines(path: Path, what: str) -> list[str]:
     try:
         data = path.read_bytes()
@@ -114,7 +120,7 @@ def _locate_error(path: Path, rows: list[list[str]]) -> None:
         except ValueError:
             raise FormatError(
                 path,
-                f"relevance must be an integer, got {parts[-1]!r}",
+                f"relevance must be an integer, got {short(parts[-1])}",
                 line=lineno,
                 field="rel",
             ) from None

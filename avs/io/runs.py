@@ -105,7 +105,7 @@ def read_run(path: str | Path) -> Run:
         table = pq.read_table(path)
     except FileNotFoundError:
         raise FormatError(path, "no such file") from None
-    except (pa.ArrowInvalid, OSError) as err:
+    except (pa.ArrowException, OSError) as err:
         raise FormatError(path, f"not a readable Parquet file ({err})") from None
     missing = [c for c in COLUMNS if c not in table.column_names]
     if missing:
@@ -117,6 +117,11 @@ def read_run(path: str | Path) -> Run:
         raise FormatError(path, "run metadata is not valid JSON", field="avs") from None
     if not isinstance(meta, dict):
         raise FormatError(path, "run metadata must be a JSON object", field="avs")
+    _check_meta(path, meta)
+    nulls = [c for c in COLUMNS if table[c].null_count]
+    if nulls:
+        # to_numpy would turn a null topic into a garbage integer, a null shot into None
+        raise FormatError(path, f"null values in column(s) {', '.join(nulls)}")
     try:
         columns = {
             "topic": table["topic"].to_numpy().astype(np.int64),
@@ -124,9 +129,25 @@ def read_run(path: str | Path) -> Run:
             "shot_id": np.asarray(table["shot_id"].to_pylist(), dtype=object),
             "score": table["score"].to_numpy().astype(np.float64),
         }
-    except (pa.ArrowInvalid, TypeError, ValueError) as err:
+    except (pa.ArrowException, TypeError, ValueError) as err:
         raise FormatError(path, f"column has the wrong type or nulls ({err})") from None
     if np.isnan(columns["score"]).any():
         raise FormatError(path, "NaN score", field="score")
     name = str(meta.get("run_name") or path.name.removesuffix(".parquet"))
     return Run(name=name, path=path, meta=meta, **columns)
+
+
+def _check_meta(path: Path, meta: dict[str, Any]) -> None:
+    """FormatError for metadata that readers would trip over (``Run.elapsed``, year)."""
+    elapsed = meta.get("elapsed", {})
+    if not isinstance(elapsed, dict) or not all(
+        isinstance(v, (int, float)) and not isinstance(v, bool) for v in elapsed.values()
+    ):
+        raise FormatError(path, "run metadata 'elapsed' must map topics to seconds", field="avs")
+    year = meta.get("year")
+    is_int = isinstance(year, int) and not isinstance(year, bool)
+    is_text = isinstance(year, str) and year.isascii() and year.isdigit() and len(year) <= 4
+    if year is not None and not (is_int or is_text):
+        raise FormatError(
+            path, f"run metadata 'year' must be a year, got {year!r:.40}", field="avs"
+        )

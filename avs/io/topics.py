@@ -16,6 +16,8 @@ from avs.io.records import Topic
 
 __all__ = ["read_topics", "topics_sha256", "topics_year"]
 
+MAX_DIGITS = 9  # longest topic number accepted (AVS numbers have 3 or 4 digits)
+
 
 def _read_text(path: Path) -> str:
     try:
@@ -54,6 +56,9 @@ def read_topics(path: str | Path) -> list[Topic]:
             raise FormatError(
                 path, f"expected '<topic number> <text>', got {line[:40]!r}", line=lineno
             )
+        if len(head) > MAX_DIGITS:
+            # int() would raise ValueError past 4300 digits; no topic number is this long
+            raise FormatError(path, f"topic number {head[:20]}... is too long", line=lineno)
         number = int(head)
         if number in seen:
             raise FormatError(

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from avs.errors import AvsError, FormatError
 from avs.io.atomic import atomic_open
-from avs.io.qrels import _read_lines, gc_paused
+from avs.io.qrels import _read_lines, gc_paused, short
 from avs.io.records import RunRecord
 
 __all__ = ["read_trec_run", "write_trec_run"]
@@ -46,11 +46,11 @@ def _parse(path: Path, lines: list[str]) -> list[RunRecord]:
             score = float(parts[4])
         except ValueError:
             raise FormatError(
-                path, f"score must be a number, got {parts[4]!r}", line=lineno, field="score"
+                path, f"score must be a number, got {short(parts[4])}", line=lineno, field="score"
             ) from None
         if not isfinite(score):
             raise FormatError(
-                path, f"score must be finite, got {parts[4]!r}", line=lineno, field="score"
+                path, f"score must be finite, got {short(parts[4])}", line=lineno, field="score"
             )
         append(RunRecord(parts[0], parts[2], score))
     if not out:

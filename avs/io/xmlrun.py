@@ -26,6 +26,7 @@ __all__ = ["XmlRun", "parse_xml", "read_xml_runs", "xml_score"]
 RUN_TAG = "videoAdhocSearchRunResult"
 TOPIC_TAG = "videoAdhocSearchTopicResult"
 ITEM_TAG = "item"
+MAX_DIGITS = 18  # longest tNum, elapsedTime or seqNum read as a number
 
 
 def xml_score(seq_num: int) -> float:
@@ -53,7 +54,10 @@ def parse_xml(data: bytes, path: str | Path = "<xml>") -> etree._ElementTree:
         root = etree.fromstring(data, parser)
     except etree.XMLSyntaxError as err:
         line = err.lineno if err.lineno else None
-        raise FormatError(path, f"not well-formed XML: {err.msg}", line=line) from None
+        msg = str(err.msg or err)
+        if len(msg) > 200:  # libxml2 quotes names from the input, which may be huge
+            msg = msg[:200] + "..."
+        raise FormatError(path, f"not well-formed XML: {msg}", line=line) from None
     return root.getroottree()
 
 
@@ -100,9 +104,10 @@ def _int_attr(path: Path, el: etree._Element, name: str) -> int:
     if raw is None:
         raise FormatError(path, f"<{el.tag}> has no {name}", line=el.sourceline, field=name)
     text = raw.strip()
-    if not (text.isascii() and text.isdigit()):
+    # a bound on the length: int() raises ValueError past 4300 digits
+    if not (text.isascii() and text.isdigit() and len(text) <= MAX_DIGITS):
         raise FormatError(
-            path, f"{name}={raw!r} is not a whole number", line=el.sourceline, field=name
+            path, f"{name}={raw[:40]!r} is not a whole number", line=el.sourceline, field=name
         )
     return int(text)
 

@@ -29,7 +29,8 @@ from avs.submit.years import ROOT, YearRules, rules_for_year, year_from_doctype
 MAX_ITEMS = 1000  # NIST accepts at most 1000 shots per topic
 MAX_EXAMPLES = 3  # offending values quoted per problem
 MAX_DTD_PROBLEMS = 30  # DTD messages listed before summarising the rest
-_INT = re.compile(r"[0-9]+")
+# At most 18 digits: int() of a longer string may raise ValueError (4300-digit limit).
+_INT = re.compile(r"[0-9]{1,18}")
 
 # (year, task) -> topic file; injected so the library picks workspace or repo files.
 TopicsResolver = Callable[[int, str | None], Path]
@@ -52,7 +53,8 @@ class CheckReport:
 
 
 def _examples(values: list[str]) -> str:
-    shown = ", ".join(repr(v) for v in values[:MAX_EXAMPLES])
+    # cut long values: a hostile file must not turn one message into megabytes
+    shown = ", ".join(repr(v if len(v) <= 60 else v[:60] + "...") for v in values[:MAX_EXAMPLES])
     return shown + (", ..." if len(values) > MAX_EXAMPLES else "")
 
 

@@ -59,3 +59,16 @@ def test_failed_write_leaves_previous_file(tmp_path: Path):
         write_run(path, [701, 702], [1], ["a"], [1.0], {"run_name": "new"})
     assert read_run(path).name == "old"
     assert not list(tmp_path.glob(".*tmp"))
+
+
+def test_written_files_get_the_umask_mode_not_0600(tmp_path: Path):
+    """Regression: mkstemp's 0600 survived os.replace, so teammates could not read runs."""
+    import os
+
+    path = tmp_path / "r.parquet"
+    old = os.umask(0o022)
+    try:
+        write_run(path, [701], [1], ["a"], [1.0], {"run_name": "x"})
+    finally:
+        os.umask(old)
+    assert path.stat().st_mode & 0o777 == 0o644
