@@ -1,0 +1,300 @@
+"""``avs index``: embed every shot of a collection with a model's video side.
+
+Layout (docs/design.md, "Index directory")::
+
+    index/NAME/manifest.json    format, version, fingerprint, model, collection, n, dim,
+                                heads, dtype, simulated, shards [{file, start, stop}],
+                                complete, throughput
+    index/NAME/ids.txt          shot ids, one per line, row order
+    index/NAME/shard-00000.npy  (rows, dim) float16 (default) or float32
+
+Each shard is one Dask task (:func:`embed_shard`) that reads its own row range from the
+feature store and writes its file under a temporary name, then renames it: a killed run
+never leaves a half shard that looks finished. Re-running skips shards already written
+for the same model fingerprint and row plan.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from avs.errors import AvsError
+from avs.io.atomic import atomic_open, write_text_atomic
+
+FORMAT = "avs-index"
+VERSION = 1
+MANIFEST = "manifest.json"
+DTYPES = ("float16", "float32")
+ENCODE_ROWS = 1024  # rows per encode_video call inside a task (bounds activations)
+
+_MODELS: dict[tuple[str, str, str], Any] = {}  # per-process cache: a worker loads a model once
+
+
+def shard_name(i: int) -> str:
+    """File name of shard ``i``."""
+    return f"shard-{i:05d}.npy"
+
+
+def features_path(collection: str | Path) -> Path:
+    """The feature store of a collection directory (``shots.h5``), or the path itself."""
+    p = Path(collection)
+    if p.is_dir() and (p / "collection.json").is_file():
+        return p / "shots.h5"
+    if not p.exists():
+        raise AvsError(f"collection not found: {p}")
+    return p
+
+
+def _model(model_dir: str, device: str):
+    """The model, loaded once per process and fingerprint (a long-lived worker must not
+    reuse a stale model after the directory is retrained in place)."""
+    from avs.model import load_model
+    from avs.model.io import read_model_config
+
+    fp = str(read_model_config(model_dir).get("fingerprint"))
+    key = (str(Path(model_dir).resolve()), fp, device)
+    if key not in _MODELS:
+        _MODELS.clear()  # one model at a time is all a worker needs
+        _MODELS[key] = load_model(model_dir, device)
+    return _MODELS[key]
+
+
+def embed_shard(
+    features: str,
+    model_dir: str,
+    start: int,
+    stop: int,
+    out_file: str,
+    dtype: str = "float16",
+    device: str = "cpu",
+    threads: int | None = None,
+) -> dict[str, float]:
+    """Embed rows ``[start, stop)`` and write them to ``out_file`` (atomically).
+
+    Returns ``{"rows", "seconds"}`` (seconds spent in the model, not in I/O)."""
+    import torch
+
+    from avs.io.h5store import open_features
+
+    if threads:
+        torch.set_num_threads(threads)
+    model = _model(model_dir, device)
+    out = np.empty((stop - start, model.dim), dtype=dtype)
+    busy = 0.0
+    with open_features(features) as store, torch.inference_mode():
+        for s in range(start, stop, ENCODE_ROWS):
+            e = min(stop, s + ENCODE_ROWS)
+            feats = {
+                name: torch.from_numpy(store.read(name, s, e)).to(device)
+                for name in model.video_features
+            }
+            frames = None
+            if model.frame_features:
+                frames = {}
+                for name in model.frame_features:
+                    values, offsets = store.read_frames(name, s, e)
+                    offsets = np.asarray(offsets, dtype=np.int64)
+                    frames[name] = (
+                        torch.from_numpy(np.asarray(values, dtype=np.float32)).to(device),
+                        torch.from_numpy(offsets - offsets[0]).to(device),
+                    )
+            t0 = time.perf_counter()
+            emb = model.encode_video(feats, frames)
+            busy += time.perf_counter() - t0
+            out[s - start : e - start] = emb.float().cpu().numpy().astype(dtype)
+    with atomic_open(out_file, "wb") as fh:
+        np.save(fh, out, allow_pickle=False)
+    return {"rows": float(stop - start), "seconds": busy}
+
+
+def measure_gemm_peak(size: int = 1024, repeats: int = 3) -> float:
+    """Measured float32 GEMM rate of this process in GFLOP/s (square matrices, best of n)."""
+    import torch
+
+    a = torch.randn(size, size)
+    b = torch.randn(size, size)
+    a @ b  # warm up (thread pool, caches)
+    best = float("inf")
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        a @ b
+        best = min(best, time.perf_counter() - t0)
+    return 2 * size**3 / best / 1e9
+
+
+def read_manifest(index_dir: str | Path) -> dict[str, Any]:
+    """The manifest of an index directory, or AvsError saying what is wrong."""
+    path = Path(index_dir) / MANIFEST
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise AvsError(
+            f"no index at {index_dir} ({MANIFEST} missing); build it with `avs index`"
+        ) from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise AvsError(f"{path}: not a valid index manifest ({err})") from None
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        raise AvsError(f"{path}: not an avs index manifest (format != {FORMAT!r})")
+    return manifest
+
+
+def _plan(n: int, shard_rows: int) -> list[dict[str, Any]]:
+    return [
+        {"file": shard_name(i), "start": s, "stop": min(n, s + shard_rows)}
+        for i, s in enumerate(range(0, n, shard_rows))
+    ]
+
+
+def _shard_ok(path: Path, rows: int, dim: int, dtype: str) -> bool:
+    try:
+        arr = np.load(path, mmap_mode="r", allow_pickle=False)
+    except (OSError, ValueError):
+        return False
+    return arr.shape == (rows, dim) and arr.dtype == np.dtype(dtype)
+
+
+def build_index(
+    collection: str | Path,
+    model_dir: str | Path,
+    out: str | Path,
+    *,
+    shard_rows: int = 65536,
+    dtype: str = "float16",
+    device: str = "cpu",
+    client: Any = None,
+    threads: int | None = None,
+    progress: Any = None,
+) -> dict[str, Any]:
+    """Embed a collection's shots into ``out`` and return the written manifest.
+
+    Args:
+        collection: a collection directory (uses its ``shots.h5``) or a feature store.
+        model_dir: the trained model (``models/NAME``).
+        out: index directory to create or resume.
+        shard_rows: rows per shard file (and per Dask task).
+        dtype: "float16" (default, half the disk and memory) or "float32".
+        device: torch device for the model ("cpu" or "cuda").
+        client: a ``distributed.Client``; None embeds in this process, shard by shard.
+        threads: torch threads per task (a worker's share of the cores).
+        progress: optional callable ``progress(rows_done, rows_total)``.
+    """
+    from avs.io.h5store import open_features
+
+    if dtype not in DTYPES:
+        raise AvsError(f"--dtype must be one of {', '.join(DTYPES)}, not {dtype!r}")
+    if shard_rows < 1:
+        raise AvsError("--shard-rows must be at least 1")
+    feats = features_path(collection)
+    model = _model(str(model_dir), "cpu")
+    with open_features(feats) as store:
+        ids = list(store.ids)
+        names = set(store.names)
+        simulated = bool(getattr(store, "simulated", False))
+        has_frames = {n: store.has_frames(n) for n in model.frame_features}
+        dims = dict(getattr(store, "dims", {}))
+    missing = [n for n in model.video_features if n not in names]
+    missing += [n for n, ok in has_frames.items() if not ok]
+    if missing:
+        raise AvsError(
+            f"{feats} lacks feature(s) the model {model_dir} needs: {', '.join(missing)}"
+        )
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    n = len(ids)
+    shards = _plan(n, shard_rows)
+    manifest: dict[str, Any] = {
+        "format": FORMAT,
+        "version": VERSION,
+        "fingerprint": model.fingerprint,
+        "model": str(model_dir),
+        "collection": str(collection),
+        "n": n,
+        "dim": int(model.dim),
+        "heads": int(model.heads),
+        "dtype": dtype,
+        "simulated": simulated,
+        "shards": shards,
+        "complete": False,
+    }
+    # Resume only what was written for the same model and the same row plan.
+    reusable = False
+    if (out / MANIFEST).is_file():
+        try:
+            old = read_manifest(out)
+        except AvsError:
+            old = {}
+        keys = ("fingerprint", "n", "dim", "dtype", "shards")
+        reusable = all(old.get(k) == manifest[k] for k in keys)
+    if not reusable:
+        for stale in out.glob("shard-*.npy"):
+            stale.unlink()
+    for stale in out.glob(".shard-*.tmp"):  # left by a run killed mid-write (SIGKILL)
+        stale.unlink()
+    write_text_atomic(out / "ids.txt", "".join(f"{i}\n" for i in ids))
+    write_text_atomic(out / MANIFEST, json.dumps(manifest, indent=2))
+
+    todo = [
+        s
+        for s in shards
+        if not (reusable and _shard_ok(out / s["file"], s["stop"] - s["start"], model.dim, dtype))
+    ]
+    done_rows = n - sum(s["stop"] - s["start"] for s in todo)
+    # Absolute paths: workers of an external cluster have their own working directory.
+    args = [
+        (
+            str(feats.resolve()),
+            str(Path(model_dir).resolve()),
+            s["start"],
+            s["stop"],
+            str(out.resolve() / s["file"]),
+            dtype,
+            device,
+            threads,
+        )
+        for s in todo
+    ]
+    t0 = time.perf_counter()
+    busy = 0.0
+    if progress:
+        progress(done_rows, n)
+    if client is None:
+        results = (embed_shard(*a) for a in args)
+    else:
+        from distributed import as_completed
+
+        futures = [client.submit(embed_shard, *a, pure=False) for a in args]
+        results = (r for _, r in as_completed(futures, with_results=True))
+    for r in results:
+        busy += r["seconds"]
+        done_rows += int(r["rows"])
+        if progress:
+            progress(done_rows, n)
+    wall = time.perf_counter() - t0
+    embedded = sum(s["stop"] - s["start"] for s in todo)
+    # FLOPs of the per-feature transforms (Linear D_i -> dim), the bulk of the video side.
+    passing = set(getattr(getattr(model, "config", None), "pass_through", []) or [])
+    in_dims = sum(dims.get(name, 0) for name in model.video_features if name not in passing)
+    peak = measure_gemm_peak()
+    throughput: dict[str, Any] = {
+        "shots": embedded,
+        "wall_seconds": round(wall, 3),
+        "shots_per_s": round(embedded / wall, 1) if wall > 0 and embedded else None,
+        "gemm_peak_gflops": round(peak, 1),
+    }
+    if in_dims and busy > 0 and embedded:
+        # busy is summed over tasks: flops / busy is one task's rate, and a task has
+        # 1/concurrency of the machine whose peak was measured with all cores.
+        concurrency = len(client.nthreads()) if client is not None else 1
+        gflops = 2 * embedded * in_dims * model.dim / busy / 1e9
+        throughput["transform_gflops_per_task"] = round(gflops, 2)
+        throughput["gemm_fraction"] = round(min(1.0, gflops * concurrency / peak), 3)
+    manifest["complete"] = True
+    manifest["throughput"] = throughput
+    manifest["built"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+    write_text_atomic(out / MANIFEST, json.dumps(manifest, indent=2))
+    return manifest
