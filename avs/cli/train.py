@@ -1,0 +1,125 @@
+"""``avs train``: fit a (multi-head) LAFF model on a collection's captions."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import click
+
+from avs.errors import AvsError
+
+CONFIGS = Path(__file__).resolve().parents[1] / "configs"
+
+
+def load_preset(name: str) -> dict[str, Any]:
+    """Settings of ``avs/configs/laff-NAME.json`` (or a JSON file path)."""
+    path = Path(name) if name.endswith(".json") else CONFIGS / f"laff-{name}.json"
+    if not path.is_file():
+        have = sorted(p.stem.removeprefix("laff-") for p in CONFIGS.glob("laff-*.json"))
+        raise AvsError(f"no preset {name!r} (have: {', '.join(have)})")
+    data = json.loads(path.read_text())
+    data.pop("_doc", None)
+    return data
+
+
+def _split(value: str) -> list[str]:
+    return [v.strip() for v in value.split(",") if v.strip()]
+
+
+@click.command("train")
+@click.argument("collection", type=click.Path(exists=True, path_type=Path))
+@click.option(
+    "--video-features", required=True, help="Comma-separated extractors, e.g. clip,motion,scene."
+)
+@click.option("--text-features", default="bow,gru", show_default=True,
+              help="Comma-separated text encoders: bow, gru, minilm, precomputed:FEATURE@PATH.")  # fmt: skip
+@click.option("--fusion", type=click.Choice(["laff", "laff-ml", "mean", "mhsa", "concat"]),
+              default="laff", show_default=True)  # fmt: skip
+@click.option("--preset", default="paper", show_default=True,
+              help="Defaults for the options below: 'paper' (8x512, 50 epochs) or 'demo' (8x64, 10 epochs, lr 1e-3, 2-core friendly).")  # fmt: skip
+@click.option("--heads", type=int, help="Heads (paper: 8).")
+@click.option("--dim", type=int, help="Embedding size = heads x head size (paper: 4096).")
+@click.option(
+    "--epochs", type=int, help="Maximum epochs (early stop after 10 without improvement)."
+)
+@click.option("--batch-size", type=int, help="Captions per batch.")
+@click.option("--lr", type=float, help="RMSprop learning rate (paper: 1e-4).")
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="Model directory, e.g. models/NAME.",
+)
+@click.option(
+    "--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True
+)
+@click.option(
+    "--resume", is_flag=True, help="Continue an interrupted run in --out with the same options."
+)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--select-top", type=int, default=None,
+              help="Then retrain with the K features per side with most average attention; report the mAP loss.")  # fmt: skip
+@click.option("--threads", type=int, default=0,
+              help="CPU threads for torch (0: torch's default). 1 is often fastest on a busy machine.")  # fmt: skip
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def command(
+    collection: Path,
+    video_features: str,
+    text_features: str,
+    fusion: str,
+    preset: str,
+    heads: int | None,
+    dim: int | None,
+    epochs: int | None,
+    batch_size: int | None,
+    lr: float | None,
+    out: Path,
+    device: str,
+    resume: bool,
+    seed: int,
+    select_top: int | None,
+    threads: int,
+    quiet: bool,
+) -> None:
+    """Train a text-to-video model on COLLECTION (avs collection or RUC VisualSearch layout)."""
+    from avs.train.loop import TrainOptions, train
+    from avs.train.progress import RichProgress, print_result
+
+    if threads > 0:
+        import torch
+
+        torch.set_num_threads(threads)
+    settings = load_preset(preset)
+    given = {"heads": heads, "dim": dim, "epochs": epochs, "batch_size": batch_size, "lr": lr}
+    settings.update({k: v for k, v in given.items() if v is not None})
+    problems = []
+    if not _split(video_features):
+        problems.append("--video-features is empty")
+    if not _split(text_features):
+        problems.append("--text-features is empty")
+    if select_top is not None and select_top < 1:
+        problems.append("--select-top must be at least 1")
+    if select_top is not None and fusion not in ("laff", "laff-ml"):
+        problems.append("--select-top needs attention weights: use --fusion laff or laff-ml")
+    if problems:
+        raise AvsError("; ".join(problems))
+    opts = TrainOptions(
+        collection=str(collection),
+        out=str(out),
+        video_features=_split(video_features),
+        text_features=_split(text_features),
+        fusion=fusion,
+        seed=seed,
+        device=device,
+        **settings,
+    )
+    with RichProgress(enabled=not quiet) as progress:
+        result = train(opts, resume=resume, callback=progress)
+    print_result(opts, result)
+    if select_top:
+        from avs.train.select import select_and_retrain
+
+        with RichProgress(enabled=not quiet) as progress:
+            select_and_retrain(opts, result, select_top, callback=progress)

@@ -1,0 +1,59 @@
+"""The paper's fusion baselines behind LaffFusion's interface: attention-free mean,
+multi-head self-attention (MHSA) and W2VV++-style concatenation."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from avs.model.laff import FeatureTransform, LaffFusion, head_normalize
+
+
+def MeanFusion(  # noqa: N802 - a constructor in all but name
+    dims: list[int],
+    heads: int,
+    dim: int,
+    dropout: float = 0.2,
+    pass_through: list[bool] | None = None,
+) -> LaffFusion:
+    """Attention-free fusion: the mean of the transformed features (LAFF with a_i = 1/k)."""
+    return LaffFusion(dims, heads, dim, dropout, pass_through, uniform=True)
+
+
+class MhsaFusion(nn.Module):
+    """Transform each feature, one nn.MultiheadAttention layer over the k features with a
+    residual and LayerNorm, then the mean over features, normalised per head."""
+
+    def __init__(
+        self,
+        dims: list[int],
+        heads: int,
+        dim: int,
+        dropout: float = 0.2,
+        pass_through: list[bool] | None = None,
+        mhsa_heads: int = 4,
+    ) -> None:
+        super().__init__()
+        self.heads = heads
+        self.transform = FeatureTransform(dims, dim, dropout, pass_through)
+        self.attn = nn.MultiheadAttention(dim, mhsa_heads, batch_first=True)
+        self.norm = nn.LayerNorm(dim)
+
+    def forward(self, feats: list[torch.Tensor]) -> tuple[torch.Tensor, None]:
+        x = self.transform(feats)
+        y, _ = self.attn(x, x, x, need_weights=False)
+        y = self.norm(x + y).mean(dim=1)
+        return head_normalize(y, self.heads), None
+
+
+class ConcatFusion(nn.Module):
+    """W2VV++: concatenate the raw features, one Linear to ``dim``, tanh, dropout."""
+
+    def __init__(self, dims: list[int], heads: int, dim: int, dropout: float = 0.2) -> None:
+        super().__init__()
+        self.heads = heads
+        self.transform = FeatureTransform([sum(dims)], dim, dropout)
+
+    def forward(self, feats: list[torch.Tensor]) -> tuple[torch.Tensor, None]:
+        y = self.transform([torch.cat(feats, dim=1)])[:, 0]
+        return head_normalize(y, self.heads), None

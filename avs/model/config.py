@@ -1,0 +1,93 @@
+"""LaffConfig: everything needed to rebuild a model, saved as JSON in config.json."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+from avs.errors import AvsError
+
+FUSIONS = ("laff", "laff-ml", "mean", "mhsa", "concat")
+# Bump when a change makes old weights or configs mean something else.
+MODEL_FORMAT_VERSION = 1
+
+
+@dataclass
+class LaffConfig:
+    """A text-to-video model: which features enter each side and how they are fused."""
+
+    # Video extractors, in order; their names in the feature store.
+    video_features: list[str] = field(default_factory=list)
+    # Input size of each video extractor, parallel to video_features.
+    video_dims: list[int] = field(default_factory=list)
+    # Text encoder specs ("bow", "gru", "minilm", "precomputed:F@PATH"), in order.
+    text_features: list[str] = field(default_factory=list)
+    # Output size of each text encoder, parallel to text_features (known after fitting).
+    text_dims: list[int] = field(default_factory=list)
+    # laff | laff-ml | mean | mhsa | concat (laff-ml: frame-level LAFF on the video side).
+    fusion: str = "laff"
+    # Number of heads h; each head is its own latent space, similarity = mean of h cosines.
+    heads: int = 8
+    # Total embedding size d = heads * d_head (paper: 4096 = 8 x 512).
+    dim: int = 4096
+    # Dropout after tanh in each per-feature transform (paper: 0.2).
+    dropout: float = 0.2
+    # Video features entering as frames (laff-ml only): fused over frames first.
+    frame_features: list[str] = field(default_factory=list)
+    # Features (either side) already in the target space: no Linear, only tanh (size must be dim).
+    pass_through: list[str] = field(default_factory=list)
+    # Heads of nn.MultiheadAttention in the mhsa baseline (must divide dim).
+    mhsa_heads: int = 4
+    # Bag-of-words count threshold: words seen fewer times in training captions are dropped.
+    bow_min_count: int = 2
+    # GRU encoder: count threshold, word-embedding size and hidden (= output) size.
+    gru_min_count: int = 1
+    gru_word_dim: int = 300
+    gru_hidden: int = 512
+    # Triplet margin of the hardest-negative loss (paper: 0.2).
+    margin: float = 0.2
+
+    @property
+    def d_head(self) -> int:
+        """Size of one head's embedding."""
+        return self.dim // self.heads
+
+    def check(self) -> None:
+        """Raise AvsError listing every inconsistency at once."""
+        problems = []
+        if self.fusion not in FUSIONS:
+            problems.append(f"fusion {self.fusion!r} is not one of {', '.join(FUSIONS)}")
+        if self.heads < 1 or self.dim < 1 or self.dim % self.heads:
+            problems.append(f"dim {self.dim} must be a positive multiple of heads {self.heads}")
+        if not self.video_features:
+            problems.append("no video features given")
+        if not self.text_features:
+            problems.append("no text features given")
+        if len(self.video_dims) != len(self.video_features):
+            problems.append("video_dims must list one size per video feature")
+        if len(set(self.video_features)) != len(self.video_features):
+            problems.append("a video feature is listed twice")
+        if len(set(self.text_features)) != len(self.text_features):
+            problems.append("a text feature is listed twice")
+        extra = set(self.frame_features) - set(self.video_features)
+        if extra:
+            problems.append(f"frame features {sorted(extra)} are not video features")
+        if self.frame_features and self.fusion != "laff-ml":
+            problems.append("frame features are only used with --fusion laff-ml")
+        if self.fusion == "mhsa" and (self.dim % self.mhsa_heads):
+            problems.append(f"mhsa_heads {self.mhsa_heads} must divide dim {self.dim}")
+        if problems:
+            raise AvsError("invalid model configuration: " + "; ".join(problems))
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> LaffConfig:
+        """Build from JSON, refusing unknown keys (they mean another avs version)."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - names)
+        if unknown:
+            raise AvsError(f"model config has unknown fields {unknown} (another avs version?)")
+        return cls(**data)

@@ -1,0 +1,69 @@
+"""Resumable training state: ``OUT/train-state/`` holds the last epoch's weights,
+optimizer tensors and RNG state (safetensors) and the counters (JSON). Never pickled."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from avs.errors import AvsError
+from avs.io.atomic import atomic_path, write_text_atomic
+from avs.model.model import AvsModel
+
+STATE_DIR = "train-state"
+
+
+def save_state(
+    out: Path, model: AvsModel, optim: torch.optim.Optimizer, state: dict[str, Any], key: dict
+) -> None:
+    """Write the state after an epoch (tensors first, then the JSON that points at them)."""
+    from safetensors.torch import save_file
+
+    d = Path(out) / STATE_DIR
+    d.mkdir(parents=True, exist_ok=True)
+    tensors = {f"model.{k}": v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    opt = optim.state_dict()
+    for i, st in opt["state"].items():
+        for k, v in st.items():
+            t = v if torch.is_tensor(v) else torch.tensor(v)
+            tensors[f"opt.{i}.{k}"] = t.detach().cpu().contiguous()
+    tensors["rng.cpu"] = torch.get_rng_state()
+    with atomic_path(d / "state.safetensors") as tmp:
+        save_file(tensors, str(tmp))
+    doc = {"options": key, "state": state, "param_groups": opt["param_groups"]}
+    write_text_atomic(d / "state.json", json.dumps(doc, indent=1) + "\n")
+
+
+def load_state(
+    out: Path, model: AvsModel, optim: torch.optim.Optimizer, key: dict
+) -> dict[str, Any]:
+    """Restore model, optimizer and RNG from ``out``; refuse a run with other options."""
+    from safetensors.torch import load_file
+
+    d = Path(out) / STATE_DIR
+    if not (d / "state.json").is_file():
+        raise AvsError(f"{out}: nothing to resume (no {STATE_DIR}/state.json); drop --resume")
+    try:
+        doc = json.loads((d / "state.json").read_text())
+        tensors = load_file(str(d / "state.safetensors"))
+    except (OSError, ValueError) as err:
+        raise AvsError(
+            f"{d}: unreadable training state ({err}); train again without --resume"
+        ) from None
+    if doc.get("options") != json.loads(json.dumps(key)):
+        diff = sorted(k for k in key if doc.get("options", {}).get(k) != key[k])
+        raise AvsError(f"{out}: --resume with different options than the interrupted run: {diff}")
+    model.load_state_dict(
+        {k[len("model.") :]: v for k, v in tensors.items() if k.startswith("model.")}
+    )
+    per_param: dict[int, dict[str, torch.Tensor]] = {}
+    for k, v in tensors.items():
+        if k.startswith("opt."):
+            _, i, name = k.split(".", 2)
+            per_param.setdefault(int(i), {})[name] = v
+    optim.load_state_dict({"state": per_param, "param_groups": doc["param_groups"]})
+    torch.set_rng_state(tensors["rng.cpu"])
+    return doc["state"]
