@@ -64,7 +64,7 @@ TOML
 fi
 
 step "3/8 train multi-head LAFF -> $MODEL"
-if [ -f "$MODEL/config.json" ]; then
+if [ -f "$MODEL/metrics.json" ]; then
     echo "kept existing $MODEL"
 else
     avs train "$COLL" --video-features clip,motion,scene,weak --text-features bow,gru \
