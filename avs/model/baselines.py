@@ -20,9 +20,35 @@ def MeanFusion(  # noqa: N802 - a constructor in all but name
     return LaffFusion(dims, heads, dim, dropout, pass_through, uniform=True)
 
 
+class Centre(nn.Module):
+    """Subtract the mean over samples: the batch mean in training (gradients flow through
+    it, as in BatchNorm), a running mean of it (``momentum``) at inference. No scaling."""
+
+    def __init__(self, dim: int, momentum: float = 0.1) -> None:
+        super().__init__()
+        self.momentum = momentum
+        self.register_buffer("running_mean", torch.zeros(dim))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training:
+            return x - self.running_mean
+        mean = x.mean(dim=0)
+        with torch.no_grad():
+            self.running_mean.lerp_(mean.detach().to(self.running_mean.dtype), self.momentum)
+        return x - mean
+
+
 class MhsaFusion(nn.Module):
     """Transform each feature, one nn.MultiheadAttention layer over the k features with a
-    residual and LayerNorm, then the mean over features, normalised per head."""
+    residual and LayerNorm, then the mean over features, centred, normalised per head.
+
+    The centring (:class:`Centre`) is not in the paper's description; without it the block
+    collapses under the hardest-negative triplet loss: identical embeddings cost only the
+    margin per caption, less than at initialisation, and the attention's value/output
+    projections (linear maps after the tanh, followed only by scale-invariant LayerNorm
+    and L2) reach that minimum in a few steps by amplifying the component every sample
+    shares. That component says nothing about which caption matches which video; removing
+    it removes the collapse (tests/model/test_mhsa.py)."""
 
     def __init__(
         self,
@@ -38,11 +64,12 @@ class MhsaFusion(nn.Module):
         self.transform = FeatureTransform(dims, dim, dropout, pass_through)
         self.attn = nn.MultiheadAttention(dim, mhsa_heads, batch_first=True)
         self.norm = nn.LayerNorm(dim)
+        self.centre = Centre(dim)
 
     def forward(self, feats: list[torch.Tensor]) -> tuple[torch.Tensor, None]:
         x = self.transform(feats)
         y, _ = self.attn(x, x, x, need_weights=False)
-        y = self.norm(x + y).mean(dim=1)
+        y = self.centre(self.norm(x + y).mean(dim=1))
         return head_normalize(y, self.heads), None
 
 
