@@ -23,7 +23,7 @@ from avs.model.model import AvsModel
 from avs.text.base import build_encoder
 from avs.train.data import Split, TrainData, load_training_data
 from avs.train.metrics import ranks_of_truth, retrieval_metrics
-from avs.train.state import load_state, save_state
+from avs.train.state import has_state, load_state, save_state
 
 
 @dataclass
@@ -176,7 +176,11 @@ def train(
     scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
     state: dict[str, Any] = {"epoch": 0, "best": -1.0, "best_epoch": 0, "since_best": 0,
                              "plateau": 0, "lr": opts.lr, "history": []}  # fmt: skip
-    if resume:
+    if resume and not has_state(out):
+        # Killed before the first epoch ended: nothing was saved, so start afresh; the
+        # seeded run then gives exactly what an uninterrupted one would.
+        notify("note", {"text": f"{out}: no training state yet; starting from epoch 1"})
+    elif resume:
         state = load_state(out, model, optim, _opts_key(opts))
     notify(
         "start", {"data": data, "model": model, "device": device, "resume_epoch": state["epoch"]}

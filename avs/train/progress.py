@@ -47,6 +47,8 @@ class RichProgress:
                 f"{info['device']}: {len(data.video_ids)} videos, captions {sizes}"
                 + (" [simulated collection]" if data.simulated else "")
             )
+        elif event == "note":
+            console.print(info["text"])
         elif event == "batch":
             if self.task is None:
                 self.task = self.progress.add_task(

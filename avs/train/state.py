@@ -1,5 +1,9 @@
 """Resumable training state: ``OUT/train-state/`` holds the last epoch's weights,
-optimizer tensors and RNG state (safetensors) and the counters (JSON). Never pickled."""
+optimizer tensors and RNG state (``epoch-N.safetensors``) and the counters
+(``state.json``, which names that tensor file). Never pickled.
+
+The JSON is written last and points at its own epoch's tensors, so a kill between the
+two writes leaves the previous, consistent pair in force."""
 
 from __future__ import annotations
 
@@ -31,10 +35,24 @@ def save_state(
             t = v if torch.is_tensor(v) else torch.tensor(v)
             tensors[f"opt.{i}.{k}"] = t.detach().cpu().contiguous()
     tensors["rng.cpu"] = torch.get_rng_state()
-    with atomic_path(d / "state.safetensors") as tmp:
+    tensor_file = f"epoch-{state['epoch']}.safetensors"
+    with atomic_path(d / tensor_file) as tmp:
         save_file(tensors, str(tmp))
-    doc = {"options": key, "state": state, "param_groups": opt["param_groups"]}
+    doc = {
+        "options": key,
+        "state": state,
+        "param_groups": opt["param_groups"],
+        "tensors": tensor_file,
+    }
     write_text_atomic(d / "state.json", json.dumps(doc, indent=1) + "\n")
+    for old in d.glob("epoch-*.safetensors"):  # only now is the previous pair superseded
+        if old.name != tensor_file:
+            old.unlink(missing_ok=True)
+
+
+def has_state(out: Path) -> bool:
+    """True if ``out`` holds a training state that ``--resume`` can continue."""
+    return (Path(out) / STATE_DIR / "state.json").is_file()
 
 
 def load_state(
@@ -48,8 +66,8 @@ def load_state(
         raise AvsError(f"{out}: nothing to resume (no {STATE_DIR}/state.json); drop --resume")
     try:
         doc = json.loads((d / "state.json").read_text())
-        tensors = load_file(str(d / "state.safetensors"))
-    except (OSError, ValueError) as err:
+        tensors = load_file(str(d / str(doc["tensors"])))
+    except (OSError, ValueError, KeyError, TypeError) as err:
         raise AvsError(
             f"{d}: unreadable training state ({err}); train again without --resume"
         ) from None
