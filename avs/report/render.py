@@ -8,6 +8,7 @@ autoescaped; markdown cells go through the ``md`` filter (pipes and newlines esc
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -128,9 +129,16 @@ def charts(data: ReportData) -> dict[str, Chart]:
     return out
 
 
+# Markdown punctuation that can start markup inside a line (CommonMark backslash-escapes
+# any ASCII punctuation): emphasis, code, links, raw HTML, entities, table pipes, GFM ~~.
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>&|~!])")
+
+
 def _md(value: object) -> str:
-    """Escape text for a markdown table cell."""
-    return str(value).replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+    """Escape text for markdown (a table cell or a heading): shown literally, never as
+    markup or raw HTML; line breaks, which would end the row, become spaces."""
+    text = _MD_SPECIAL.sub(r"\\\1", str(value))
+    return text.replace("\r\n", " ").replace("\n", " ").replace("\r", " ")
 
 
 def render(data: ReportData, fmt: str = "html", title: str = "AVS run report") -> str:

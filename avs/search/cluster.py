@@ -8,9 +8,10 @@ the index under the same absolute path.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import numpy as np
@@ -32,7 +33,7 @@ def dask_client(scheduler: str, device: str, shards: int) -> Iterator[tuple[Any,
             client = Client(scheduler, timeout="15s")
         except (OSError, TimeoutError) as err:
             raise AvsError(f"cannot reach the Dask scheduler at {scheduler}: {err}") from None
-        with client:
+        with _quiet(_CONNECTION_LOGGERS), client:  # quiet while the client closes, too
             yield client, None
         return
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
@@ -44,11 +45,51 @@ def dask_client(scheduler: str, device: str, shards: int) -> Iterator[tuple[Any,
             threads_per_worker=1,
             processes=True,
             dashboard_address=None,
-            silence_logs=40,
+            # A failed task's exception is re-raised by the driver (an AvsError as one
+            # clean message); the worker's own "Compute Failed" dump would only repeat
+            # it as a traceback.
+            silence_logs=logging.CRITICAL,
         ) as cluster,
         Client(cluster) as client,
     ):
         yield client, threads
+
+
+# Loggers that print a traceback for every broken connection once a scheduler is gone.
+_CONNECTION_LOGGERS = ("distributed", "distributed.client", "tornado.application", "asyncio")
+
+
+@contextlib.contextmanager
+def _quiet(names: tuple[str, ...]) -> Iterator[None]:
+    """Only CRITICAL records from these loggers inside the block: a lost scheduler is
+    reported once, as :class:`JobLost`, not as pages of tracebacks on stderr."""
+    loggers = [logging.getLogger(name) for name in names]
+    levels = [log.level for log in loggers]
+    for log in loggers:
+        log.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        for log, level in zip(loggers, levels, strict=True):
+            log.setLevel(level)
+
+
+class JobLost(AvsError):
+    """The cluster cancelled the job's tasks: the scheduler connection dropped (or the
+    scheduler shut down). The caller says what was kept and how to resume."""
+
+
+def completed(futures: Iterable[Any]) -> Iterator[tuple[Any, Any]]:
+    """``as_completed(futures, with_results=True)``, except that a cancelled task is a
+    :class:`JobLost` instead of being yielded as its result: distributed hands a
+    ``CancelledError`` *object* back as the result, which callers would try to unpack."""
+    from distributed import as_completed
+
+    for fut, result in as_completed(futures, with_results=True):
+        if isinstance(result, BaseException):
+            reason = getattr(result, "reason", "") or type(result).__name__
+            raise JobLost(f"the Dask cluster dropped the job ({reason})")
+        yield fut, result
 
 
 def warm_up() -> None:
@@ -80,8 +121,6 @@ def score_shards(
     rows, seconds)`` in completion order. The queries are scattered once to every worker,
     so each task carries only a reference to them; ``tiebreak`` (tie key per global row)
     travels as each task's own shard-sized slice."""
-    from distributed import as_completed
-
     q_f = client.scatter(queries, broadcast=True, hash=False)
     futures = {
         client.submit(
@@ -98,7 +137,7 @@ def score_shards(
         for j, (path, start, stop) in enumerate(shards)
     }
     try:
-        for fut, (scores, rows, secs) in as_completed(futures, with_results=True):
+        for fut, (scores, rows, secs) in completed(futures):
             yield futures[fut], scores, rows, secs
     finally:
         for fut in futures:

@@ -24,7 +24,9 @@ from typing import Any
 import numpy as np
 
 from avs.errors import AvsError
+from avs.features import _check_free_space as check_free_space  # one free-space rule for all
 from avs.io.atomic import atomic_open, write_text_atomic
+from avs.search.cluster import JobLost
 
 FORMAT = "avs-index"
 VERSION = 1
@@ -108,8 +110,17 @@ def embed_shard(
             busy += time.perf_counter() - t0
             out[s - start : e - start] = emb.float().cpu().numpy().astype(dtype)
     with atomic_open(out_file, "wb") as fh:
-        np.save(fh, out, allow_pickle=False)
+        np.save(_PlainWriter(fh), out, allow_pickle=False)
     return {"rows": float(stop - start), "seconds": busy}
+
+
+class _PlainWriter:
+    """Only ``write`` of a file. Given a real file, np.save writes with ndarray.tofile,
+    whose short write on a full disk raises "N requested and M written" with no errno;
+    through ``write`` the ENOSPC/EFBIG arrives intact and reads as "disk full"."""
+
+    def __init__(self, fh: Any) -> None:
+        self.write = fh.write
 
 
 def measure_gemm_peak(size: int = 1024, repeats: int = 3) -> float:
@@ -230,19 +241,25 @@ def build_index(
             old = {}
         keys = ("fingerprint", "n", "dim", "dtype", "shards")
         reusable = all(old.get(k) == manifest[k] for k in keys)
-    if not reusable:
-        for stale in out.glob("shard-*.npy"):
-            stale.unlink()
-    for stale in out.glob(".shard-*.tmp"):  # left by a run killed mid-write (SIGKILL)
-        stale.unlink()
-    write_text_atomic(out / "ids.txt", "".join(f"{i}\n" for i in ids))
-    write_text_atomic(out / MANIFEST, json.dumps(manifest, indent=2))
-
     todo = [
         s
         for s in shards
         if not (reusable and _shard_ok(out / s["file"], s["stop"] - s["start"], model.dim, dtype))
     ]
+    stale = [] if reusable else list(out.glob("shard-*.npy"))
+    # Refuse before deleting or writing anything: a full disk found after an hour of
+    # embedding costs the hour. Stale shards of another model are freed first.
+    ids_text = "".join(f"{i}\n" for i in ids)
+    itemsize = np.dtype(dtype).itemsize
+    needed = sum((s["stop"] - s["start"]) * model.dim * itemsize + 128 for s in todo)
+    needed += len(ids_text.encode()) - sum(p.stat().st_size for p in stale)
+    check_free_space(out, needed)
+    for path in stale:
+        path.unlink()
+    for path in out.glob(".*.tmp"):  # shards, ids.txt, manifest of a run killed mid-write
+        path.unlink()
+    write_text_atomic(out / "ids.txt", ids_text)
+    write_text_atomic(out / MANIFEST, json.dumps(manifest, indent=2))
     done_rows = n - sum(s["stop"] - s["start"] for s in todo)
     # Absolute paths: workers of an external cluster have their own working directory.
     args = [
@@ -265,15 +282,21 @@ def build_index(
     if client is None:
         results = (embed_shard(*a) for a in args)
     else:
-        from distributed import as_completed
+        from avs.search.cluster import completed
 
         futures = [client.submit(embed_shard, *a, pure=False) for a in args]
-        results = (r for _, r in as_completed(futures, with_results=True))
-    for r in results:
-        busy += r["seconds"]
-        done_rows += int(r["rows"])
-        if progress:
-            progress(done_rows, n)
+        results = (r for _, r in completed(futures))
+    try:
+        for r in results:
+            busy += r["seconds"]
+            done_rows += int(r["rows"])
+            if progress:
+                progress(done_rows, n)
+    except JobLost as err:
+        raise AvsError(
+            f"{err}: {done_rows:,} of {n:,} shots are embedded and their shards kept in "
+            f"{out}; run the same `avs index` again to finish the rest"
+        ) from None
     wall = time.perf_counter() - t0
     embedded = sum(s["stop"] - s["start"] for s in todo)
     # FLOPs of the per-feature transforms (Linear D_i -> dim), the bulk of the video side.

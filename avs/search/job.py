@@ -14,10 +14,11 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
+import os
 import re
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,7 +27,7 @@ import numpy as np
 
 from avs.errors import AvsError
 from avs.io.atomic import atomic_open, write_text_atomic
-from avs.search.cluster import dask_client, score_shards, timed_score_shard, warm_up
+from avs.search.cluster import JobLost, dask_client, score_shards, timed_score_shard, warm_up
 from avs.search.index import read_manifest
 from avs.search.merge import TopK, empty_topk, merge_topk, tie_key
 
@@ -183,18 +184,58 @@ def run_score(
     ``crash_after``: raise after that many shards are checkpointed (tests of --resume).
     ``task``: replaces :func:`timed_score_shard` (same signature; tests slow it down).
     ``on_result``: called with each shard number as its result is checkpointed."""
+    if job.k < 1:
+        raise AvsError("--k must be at least 1")
+    out = run_path(job.runs_dir, job.run_name)
+    with run_lock(job.runs_dir, job.run_name):
+        return _run_locked(job, out, client, progress, crash_after, task, on_result)
+
+
+@contextlib.contextmanager
+def run_lock(runs_dir: Path, name: str) -> Iterator[None]:
+    """Hold ``runs_dir/.NAME.lock`` for the whole job. Two jobs of one run name would
+    share (and delete) each other's checkpoints; the second one refuses instead. The
+    lock file stays: removing it would race with a third job taking it."""
+    import fcntl
+
+    runs_dir.mkdir(parents=True, exist_ok=True)
+    fd = os.open(runs_dir / f".{name}.lock", os.O_RDWR | os.O_CREAT, 0o666)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise AvsError(
+            f"run {name!r} is being written right now by another `avs score` into "
+            f"{runs_dir}; wait for it to finish, or pick another --run-name"
+        ) from None
+    try:
+        yield
+    finally:
+        os.close(fd)  # releases the lock (a killed process releases it too)
+
+
+def _run_locked(
+    job: ScoreJob,
+    out: Path,
+    client: Any,
+    progress: bool,
+    crash_after: int | None,
+    task: Callable[..., tuple[np.ndarray, np.ndarray, float]] | None,
+    on_result: Callable[[int], None] | None,
+) -> Path:
+    """:func:`run_score` once the run name is locked."""
     from avs import __version__
     from avs.io.runs import write_run
     from avs.io.topics import read_topics, topics_sha256
     from avs.model import load_model
 
-    if job.k < 1:
-        raise AvsError("--k must be at least 1")
-    out = run_path(job.runs_dir, job.run_name)
     if out.exists() and not job.overwrite:
         raise AvsError(
             f"run {out} already exists; pass --overwrite to replace it or pick --run-name"
         )
+    # A job killed inside the Parquet write left its temporary; the lock makes it ours.
+    for stale in out.parent.glob(f".{out.name}.*.tmp"):
+        stale.unlink(missing_ok=True)
     topics = read_topics(job.topics)  # FormatError for an empty or malformed file
     numbers = [t.number for t in topics]
     t_enc = time.perf_counter()
@@ -293,6 +334,12 @@ def run_score(
                     if crash_after is not None and len(seconds) - len(done) >= crash_after:
                         parts.close()  # cancels what is still queued
                         raise RuntimeError(f"crash_after={crash_after}: simulated crash")
+    except JobLost as err:
+        kept = len(seconds)
+        raise AvsError(
+            f"{err} after {kept} of {len(shards)} shard(s); their results are kept in "
+            f"{part_dir}: rerun with --resume (any scheduler, or none) to finish the rest"
+        ) from None
     finally:
         bar.close()
     wall = time.perf_counter() - t_wall

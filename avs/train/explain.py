@@ -194,12 +194,13 @@ def render_html(
     explanations: list[TopicExplanation], model: AvsModel, title: str, note: str = ""
 ) -> str:
     """A self-contained page (inline SVG, inline CSS, no script) from the explanations."""
-    from jinja2 import Environment, FileSystemLoader, select_autoescape
+    from jinja2 import Environment, FileSystemLoader
 
     here = Path(__file__).resolve()
     dirs = [p for p in (here.parents[2] / "templates", here.parents[1] / "templates") if p.is_dir()]
     env = Environment(
-        loader=FileSystemLoader([str(d) for d in dirs]), autoescape=select_autoescape()
+        loader=FileSystemLoader([str(d) for d in dirs]),
+        autoescape=True,  # the page is HTML whatever the template's .j2 name
     )
     try:
         tpl = env.get_template("explain.html.j2")
