@@ -75,6 +75,13 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="1,000 training videos, 4 epochs")
     ap.add_argument("--models", type=Path, default=HERE / ".cache" / "laff-models")
     ap.add_argument("--json", type=Path, default=HERE / ".cache" / "laff-bench.json")
+    ap.add_argument(
+        "--rerun",
+        action="append",
+        default=[],
+        help="reuse the models recorded in --json and retrain only these (repeatable), "
+        "e.g. --rerun mhsa after a change to that fusion",
+    )
     args = ap.parse_args()
     if args.quick:
         args.train_videos, args.epochs = 1000, 4
@@ -82,6 +89,10 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     coll = ensure_collection(args.collection, args.train_videos, args.seed)
     results: dict[str, dict] = {}
+    if args.rerun and args.json.exists():  # same settings assumed: the caller's responsibility
+        results = json.loads(args.json.read_text())["results"]
+        for name in args.rerun:
+            results.pop(name, None)
 
     def run(name: str, video: list[str], text: list[str], fusion: str = "laff") -> dict:
         if name in results:
