@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from avs.errors import AvsError
-from avs.io.atomic import disk_full_as_error
+from avs.io.atomic import check_free_space, disk_full_as_error
 from avs.io.bigfile import BigFileWriter, _replace_dir, is_bigfile
 from avs.io.h5store import (
     META_FILE,
@@ -189,13 +189,13 @@ def convert_features(
             if dtype is None:
                 dtypes = set(store.dtypes.values())
                 dtype = dtypes.pop() if len(dtypes) == 1 else "float32"
-            _check_free_space(dst, _estimate_bytes(store, np.dtype(dtype).itemsize))
+            check_free_space(dst, _estimate_bytes(store, np.dtype(dtype).itemsize))
             return _to_hdf5(store, src, dst, dtype, allow_nan, block_rows, progress)
         if dtype not in (None, "float32"):
             raise AvsError("BigFile stores float32 only; drop --dtype or write a .h5 file")
         if not store.names:  # a FeatureData directory without a BigFile cannot be opened
             raise AvsError(f"{src}: has no extractors; nothing to write as BigFiles")
-        _check_free_space(dst, _estimate_bytes(store, 4, frames=False))
+        check_free_space(dst, _estimate_bytes(store, 4, frames=False))
         return _to_bigfiles(store, src, dst, allow_nan, block_rows, progress)
 
 
@@ -208,20 +208,6 @@ def _estimate_bytes(store: FeatureReader, itemsize: int, frames: bool = True) ->
             values = store._f["frames"][name]["values"]
             total += values.shape[0] * values.shape[1] * itemsize
     return total
-
-
-def _check_free_space(dst: Path, needed: int) -> None:
-    """Refuse before writing anything when ``dst``'s file system cannot hold ``needed``
-    bytes (the old ``dst`` is replaced only at the end, so it does not count)."""
-    parent = dst.parent
-    while not parent.exists():  # dst's directory may not exist yet
-        parent = parent.parent
-    free = shutil.disk_usage(parent).free
-    if needed > free:
-        raise AvsError(
-            f"{dst}: not written: it needs about {needed / 2**20:,.1f} MiB and the file "
-            f"system holding it has {free / 2**20:,.1f} MiB free; free some space and rerun"
-        )
 
 
 def _check_block(

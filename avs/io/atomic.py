@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -50,6 +51,26 @@ def disk_full_as_error(final: str | Path) -> Iterator[None]:
         raise AvsError(
             f"{final}: not written: {why} (any earlier file under that name is unchanged)"
         ) from None
+
+
+def free_bytes(path: str | Path) -> int:
+    """Free bytes on the file system that will hold ``path`` (which, like its parent
+    directories, need not exist yet)."""
+    existing = Path(path).absolute()
+    while not existing.exists():
+        existing = existing.parent
+    return shutil.disk_usage(existing).free
+
+
+def check_free_space(dst: str | Path, needed: int) -> None:
+    """Refuse before writing anything when ``dst``'s file system cannot hold ``needed``
+    bytes (the old ``dst`` is replaced only at the end, so it does not count)."""
+    free = free_bytes(dst)
+    if needed > free:
+        raise AvsError(
+            f"{dst}: not written: it needs about {needed / 2**20:,.1f} MiB and the file "
+            f"system holding it has {free / 2**20:,.1f} MiB free; free some space and rerun"
+        )
 
 
 def tmp_path_for(final: str | Path) -> Path:

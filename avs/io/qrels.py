@@ -8,50 +8,15 @@ with another field count is an error naming the line: never a silent misalignmen
 
 from __future__ import annotations
 
-import contextlib
-import gc
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from pathlib import Path
 
-from avs.errors import AvsError, FormatError
+from avs.errors import FormatError
 from avs.io.atomic import atomic_open
 from avs.io.records import Qrel
+from avs.io.textfile import gc_paused, read_text, short
 
 __all__ = ["read_qrels", "write_qrels"]
-
-
-def short(text: str, limit: int = 60) -> str:
-    """``repr(text)``, cut to about ``limit`` characters: a message quoting a field of
-    a hostile file must stay one readable line."""
-    return repr(text if len(text) <= limit else text[:limit] + "...")
-
-
-def _read_lines(path: Path, what: str) -> list[str]:
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise AvsError(f"{path}: no such {what} file") from None
-    except IsADirectoryError:
-        raise AvsError(f"{path}: is a directory, expected a {what} file") from None
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as err:
-        line = data[: err.start].count(b"\n") + 1
-        raise FormatError(path, "not UTF-8 text", line=line) from None
-    return text.split("\n")
-
-
-@contextlib.contextmanager
-def gc_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector: building 100k+ small tuples otherwise
-    triggers repeated full collections that cost more than the parsing itself."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def read_qrels(path: str | Path) -> list[Qrel]:
@@ -62,7 +27,7 @@ def read_qrels(path: str | Path) -> list[Qrel]:
     is an error too."""
     path = Path(path)
     with gc_paused():
-        return _parse(path, _read_lines(path, "qrels"))
+        return _parse(path, read_text(path, "qrels").split("\n"))
 
 
 def _parse(path: Path, lines: list[str]) -> list[Qrel]:

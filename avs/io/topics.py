@@ -13,25 +13,11 @@ from pathlib import Path
 
 from avs.errors import AvsError, FormatError
 from avs.io.records import Topic
+from avs.io.textfile import read_text
 
 __all__ = ["read_topics", "topics_sha256", "topics_year"]
 
 MAX_DIGITS = 9  # longest topic number accepted (AVS numbers have 3 or 4 digits)
-
-
-def _read_text(path: Path) -> str:
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise AvsError(f"{path}: no such topic file") from None
-    except IsADirectoryError:
-        raise AvsError(f"{path}: is a directory, expected a topic file") from None
-    try:
-        # utf-8-sig drops a BOM if there is one
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as err:
-        line = data[: err.start].count(b"\n") + 1
-        raise FormatError(path, "not UTF-8 text", line=line) from None
 
 
 def read_topics(path: str | Path) -> list[Topic]:
@@ -42,7 +28,7 @@ def read_topics(path: str | Path) -> list[Topic]:
     line not starting with a number, a number seen before, a number without text,
     and for a file with no topics at all."""
     path = Path(path)
-    text = _read_text(path)
+    text = read_text(path, "topic")
     topics: list[Topic] = []
     seen: dict[int, int] = {}
     # split on "\n" only: str.splitlines would also break on form feeds and U+2028

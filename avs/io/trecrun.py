@@ -12,8 +12,8 @@ from pathlib import Path
 
 from avs.errors import AvsError, FormatError
 from avs.io.atomic import atomic_open
-from avs.io.qrels import _read_lines, gc_paused, short
 from avs.io.records import RunRecord
+from avs.io.textfile import gc_paused, read_text, short
 
 __all__ = ["read_trec_run", "write_trec_run"]
 
@@ -25,7 +25,7 @@ def read_trec_run(path: str | Path) -> list[RunRecord]:
     six fields, a score that is not a finite number, or a file with no records."""
     path = Path(path)
     with gc_paused():
-        return _parse(path, _read_lines(path, "run"))
+        return _parse(path, read_text(path, "run").split("\n"))
 
 
 def _parse(path: Path, lines: list[str]) -> list[RunRecord]:

@@ -24,8 +24,7 @@ from typing import Any
 import numpy as np
 
 from avs.errors import AvsError
-from avs.features import _check_free_space as check_free_space  # one free-space rule for all
-from avs.io.atomic import atomic_open, write_text_atomic
+from avs.io.atomic import atomic_open, check_free_space, write_text_atomic
 from avs.search.cluster import JobLost
 
 FORMAT = "avs-index"

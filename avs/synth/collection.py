@@ -17,7 +17,7 @@ import numpy as np
 
 from avs import __version__
 from avs.errors import AvsError
-from avs.io.atomic import write_text_atomic
+from avs.io.atomic import free_bytes, write_text_atomic
 from avs.io.captions import Caption, write_captions, write_id_list
 from avs.io.h5store import FeatureStoreWriter
 from avs.io.qrels import write_qrels
@@ -108,7 +108,7 @@ def synthesize(
     if replace and not (out / "collection.json").is_file():
         raise AvsError(f"{out}: not a collection directory; refusing to overwrite it")
     need = estimate_bytes(shots, train_videos, specs)
-    free = shutil.disk_usage(_existing_parent(out)).free
+    free = free_bytes(out)
     if replace:
         free += sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
     if need > free * 0.95:
@@ -205,13 +205,6 @@ def _synthesize(
     # written last: its presence marks a complete collection
     write_text_atomic(out / "collection.json", json.dumps(meta, indent=2) + "\n")
     return out
-
-
-def _existing_parent(path: Path) -> Path:
-    path = path.absolute()
-    while not path.exists():
-        path = path.parent
-    return path
 
 
 def _write_shots(
