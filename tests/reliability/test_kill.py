@@ -23,6 +23,7 @@ from reliability_helpers import (
     REPO,
     TEAM_ARGS,
     avs_env,
+    kill_at,
     leftovers,
     make_run,
     topics_2022,
@@ -88,6 +89,15 @@ def kill_schedule(args: list[str | Path], final: Path, cwd: Path, reference: str
             interrupted += 1
         mid_write += bool(set(leftovers(cwd)) - before)
         assert digest(final) in (None, reference), "partial or different file under the final name"
+    # On a quiet machine start-up is most of T and every timed kill can land before the
+    # writer opens its temporary: then aim one kill at the moment it appears.
+    for _ in range(4 if not mid_write else 0):
+        running, in_write = kill_at(args, cwd, seconds=3 * t, nth_tmp=1, watch=[cwd])
+        interrupted += running
+        mid_write += in_write
+        assert digest(final) in (None, reference), "partial or different file under the final name"
+        if in_write:
+            break
     return interrupted, mid_write
 
 

@@ -189,7 +189,10 @@ def test_bigfile_parts(parts: dict[str, Any]) -> None:
             assert not correct, f"a correct BigFile was refused: {err}"
             return
         assert got[0] == parts["ids"]
-        np.testing.assert_array_equal(got[1], parts["values"])
+        if parts["n"] == 0:  # no rows: shape.txt's width is all there is, and any width is valid
+            assert got[1].shape[0] == 0
+        else:
+            np.testing.assert_array_equal(got[1], parts["values"])
         data = exercise(root, Path(tmp))
         assert data is not None
 
