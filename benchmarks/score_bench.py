@@ -1,6 +1,6 @@
 """Exact top-k scoring benchmark: avs vs faiss vs numpy on the same random unit vectors.
 
-    python benchmarks/score_bench.py [--shots N] [--dim D] [--topics T] [--k K]
+    python benchmarks/score_bench.py [--shots N] [--dim D] [--topics T] [--k K] [--device cuda]
 
 Builds an index of N random unit vectors (float16 shards, as `avs index` writes them)
 and T random unit queries, then times, on the same data:
@@ -15,6 +15,12 @@ and the machine's measured float32 GEMM peak. Recall@K of each method is measure
 against an exact float64 ranking. The last line is machine-readable:
 ratio_vs_faiss=<faiss s / ours s> recall=<ours> gemm_fraction=<achieved / peak>.
 --only-ours skips faiss and numpy (which need N x D float32 in memory): the scale check.
+
+--device cuda scores on the GPU (the LocalCluster then has one worker, as `avs score`
+starts it) and adds: the same scoring with the index already in GPU memory, the GPU's
+measured memory bandwidth (device-to-device copy) and host-to-device copy rate; the last
+line then also has bandwidth_fraction=<index bytes / resident seconds / bandwidth>.
+faiss is skipped when it is not installed.
 """
 
 from __future__ import annotations
@@ -104,6 +110,22 @@ def gemm_peak(size: int = 2048, repeats: int = 5) -> float:
     return best
 
 
+def gemm_peak_cuda(size: int = 8192, repeats: int = 5) -> float:
+    """Best float32 GEMM rate (GFLOP/s) on the GPU with TF32 off, as our scoring runs."""
+    import torch
+
+    a = torch.randn(size, size, device="cuda")
+    best = 0.0
+    a @ a
+    for _ in range(repeats):
+        torch.cuda.synchronize()
+        t0 = time.perf_counter()
+        a @ a
+        torch.cuda.synchronize()
+        best = max(best, 2 * size**3 / (time.perf_counter() - t0) / 1e9)
+    return best
+
+
 def timed(fn, repeat: int):
     """(best seconds, last result) over ``repeat`` runs."""
     best, out = float("inf"), None
@@ -114,22 +136,57 @@ def timed(fn, repeat: int):
     return best, out
 
 
-def ours_inprocess(shards, queries, k):
+def ours_inprocess(shards, queries, k, device="cpu"):
     from avs.search.merge import empty_topk, merge_topk
     from avs.search.score import score_shard
 
     acc = empty_topk(len(queries))
     for path, start, _ in shards:
-        acc = merge_topk(acc, score_shard(path, queries, k, "cpu", start=start), k)
+        acc = merge_topk(acc, score_shard(path, queries, k, device, start=start), k)
     return acc[1]
 
 
-def ours_cluster(client, shards, queries, k):
+def ours_resident(x, queries, k):
+    """Our scoring functions over the whole index already in GPU memory as one matrix:
+    the kernels alone, no disk, no host-to-device copy, no per-shard merge."""
+    from avs.search.score import score_block_matrix, topk_of_scores
+
+    return topk_of_scores(score_block_matrix(x, queries, "cuda"), k)[1]
+
+
+def gpu_bandwidths(nbytes: int = 2 << 30) -> tuple[float, float, float]:
+    """(device memory GB/s counting bytes read + written, pinned and pageable host-to-device
+    GB/s), each the best of 5 copies."""
+    import torch
+
+    def best(copy) -> float:
+        copy()
+        times = []
+        for _ in range(5):
+            torch.cuda.synchronize()
+            t0 = time.perf_counter()
+            copy()
+            torch.cuda.synchronize()
+            times.append(time.perf_counter() - t0)
+        return min(times)
+
+    a = torch.empty(nbytes, dtype=torch.uint8, device="cuda")
+    b = torch.empty_like(a)
+    d2d = 2 * nbytes / best(lambda: b.copy_(a)) / 1e9
+    host = torch.empty(nbytes // 4, dtype=torch.uint8)
+    pinned = host.pin_memory()
+    h2d_pinned = len(pinned) / best(lambda: a[: len(pinned)].copy_(pinned)) / 1e9
+    h2d_pageable = len(host) / best(lambda: a[: len(host)].copy_(host)) / 1e9
+    return d2d, h2d_pinned, h2d_pageable
+
+
+def ours_cluster(client, shards, queries, k, device="cpu"):
     from avs.search.cluster import score_shards
     from avs.search.merge import empty_topk, merge_topk
 
     acc = empty_topk(len(queries))
-    for _, scores, rows, _ in score_shards(client, shards, queries, k, "cpu", threads=1):
+    threads = None if device == "cuda" else 1
+    for _, scores, rows, _ in score_shards(client, shards, queries, k, device, threads=threads):
         acc = merge_topk(acc, (scores, rows), k)
     return acc[1]
 
@@ -167,6 +224,7 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=2)
     ap.add_argument("--only-ours", action="store_true", help="skip faiss and numpy (scale check)")
     ap.add_argument("--no-cluster", action="store_true", help="skip the LocalCluster run")
+    ap.add_argument("--device", choices=["cpu", "cuda"], default="cpu", help="where we score")
     ap.add_argument(
         "--workdir", type=Path, default=None, help="where shards go (default: a temp dir)"
     )
@@ -174,11 +232,21 @@ def main() -> None:
     import torch
 
     n, d, t, k = args.shots, args.dim, args.topics, args.k
+    device = args.device
+    cuda = device == "cuda"
+    if cuda and not torch.cuda.is_available():
+        raise SystemExit("--device cuda: torch sees no CUDA device")
     flops = 2.0 * t * n * d
     root = Path(tempfile.mkdtemp(prefix="score-bench-", dir=args.workdir))
     print(
         f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch threads {torch.get_num_threads()}"
     )
+    if cuda:
+        props = torch.cuda.get_device_properties(0)
+        print(
+            f"gpu: {props.name}, {props.total_memory / 2**30:.0f} GiB, torch {torch.__version__}, "
+            f"tf32 matmul {torch.backends.cuda.matmul.allow_tf32}"
+        )
     print(
         f"data: {n:,} shots x {d} dims (float16 shards of {args.shard_rows:,}), {t} topics, k={k}"
     )
@@ -190,37 +258,70 @@ def main() -> None:
         queries /= np.linalg.norm(queries, axis=1, keepdims=True)
         print(f"built index in {time.perf_counter() - t0:.1f}s; exact float64 reference ...")
         ref = exact_topk(shards, queries, k)
-        peak = gemm_peak()
+        peak = gemm_peak_cuda() if cuda else gemm_peak()
         rows_of: dict[str, tuple[float, float]] = {}  # method -> (seconds, recall)
 
-        ours_inprocess(shards[:1], queries, k)  # warm-up: imports, thread pools
+        ours_inprocess(shards[:1], queries, k, device)  # warm-up: imports, thread pools
         rss_base = peak_rss_mib()
         reset_peak_rss()
-        sec, rows = timed(lambda: ours_inprocess(shards, queries, k), args.repeat)
+        if cuda:
+            torch.cuda.reset_peak_memory_stats()
+        sec, rows = timed(lambda: ours_inprocess(shards, queries, k, device), args.repeat)
         rss_inproc = peak_rss_mib()
-        rows_of["ours (in-process)"] = (sec, recall(rows, ref))
-        ours_s, ours_recall = rows_of["ours (in-process)"]
+        name = "ours (in-process" + (", GPU)" if cuda else ")")
+        rows_of[name] = (sec, recall(rows, ref))
+        ours_s, ours_recall = rows_of[name]
+        gpu_note = resident_s = bandwidth = ""
+        if cuda:
+            gpu_mib = torch.cuda.max_memory_allocated() / 2**20
+            from avs.search.score import _split_query_scores
+
+            x = torch.cat([torch.from_numpy(np.load(p)).cuda() for p, _, _ in shards])
+            split = _split_query_scores(x[:8], torch.from_numpy(queries).cuda(), 8)
+            print(
+                f"float16 GEMM with split queries: {'used' if split is not None else 'unavailable'}"
+            )
+            ours_resident(x, queries, k)
+            resident_s, rows = timed(lambda: ours_resident(x, queries, k), args.repeat)
+            rows_of["ours (index resident on GPU)"] = (resident_s, recall(rows, ref))
+            del x
+            bandwidth, h2d_pinned, h2d_pageable = gpu_bandwidths()
+            gpu_note = (
+                f"\nGPU memory bandwidth (device copy, read+write) {bandwidth:,.0f} GB/s; "
+                f"host->device {h2d_pinned:.1f} GB/s pinned, {h2d_pageable:.1f} GB/s pageable; "
+                f"peak GPU memory while scoring in-process {gpu_mib:,.0f} MiB"
+            )
         cluster_note = ""
         if not args.no_cluster:
             from distributed import Client, LocalCluster
 
+            workers = 1 if cuda else 2
             with (
                 LocalCluster(
-                    n_workers=2, threads_per_worker=1, dashboard_address=None, silence_logs=40
+                    n_workers=workers,
+                    threads_per_worker=1,
+                    dashboard_address=None,
+                    silence_logs=40,
                 ) as cluster,
                 Client(cluster) as client,
             ):
-                ours_cluster(client, shards[:2], queries, k)  # warm-up: workers import torch
+                # warm-up: workers import torch (and start CUDA)
+                ours_cluster(client, shards[:2], queries, k, device)
                 client.run(reset_peak_rss)
-                sec, rows = timed(lambda: ours_cluster(client, shards, queries, k), args.repeat)
-                rows_of["ours (LocalCluster x2)"] = (sec, recall(rows, ref))
+                sec, rows = timed(
+                    lambda: ours_cluster(client, shards, queries, k, device), args.repeat
+                )
+                rows_of[f"ours (LocalCluster x{workers})"] = (sec, recall(rows, ref))
                 peaks = sorted(round(v) for v in client.run(peak_rss_mib).values())
                 cluster_note = f"worker peak RSS MiB (while scoring): {peaks}"
 
         faiss_s = None
-        if not args.only_ours:
+        try:
             import faiss
-
+        except ImportError:
+            faiss = None
+            print("faiss not installed: its rows are skipped")
+        if not args.only_ours and faiss is not None:
             x = np.empty((n, d), np.float32)
             for path, start, _ in shards:
                 blk = np.load(path)
@@ -247,30 +348,46 @@ def main() -> None:
             sec, rows = timed(numpy_topk, args.repeat)
             rows_of["numpy matmul + argpartition"] = (sec, recall(rows, ref))
             del index, xb
+        elif not args.only_ours:
+            x = np.concatenate([np.load(path) for path, _, _ in shards]).astype(np.float32)
+
+            def numpy_topk():
+                s = queries @ x.T
+                part = np.argpartition(-s, k - 1, axis=1)[:, :k]
+                order = np.argsort(-np.take_along_axis(s, part, 1), axis=1)
+                return np.take_along_axis(part, order, 1)
+
+            sec, rows = timed(numpy_topk, args.repeat)
+            rows_of["numpy matmul + argpartition"] = (sec, recall(rows, ref))
+            del x
 
         print(
             f"\n{'method':34s} {'seconds':>9s} {'shots/s':>12s} {'GFLOP/s':>9s} {'recall@' + str(k):>12s}"
         )
         for name, (sec, rc) in rows_of.items():
             print(f"{name:34s} {sec:9.3f} {n / sec:12,.0f} {flops / sec / 1e9:9.1f} {rc:12.5f}")
-        print(f"{'float32 GEMM peak (measured)':34s} {'':9s} {'':12s} {peak:9.1f}")
+        peak_name = "float32 GEMM peak (GPU, no TF32)" if cuda else "float32 GEMM peak (measured)"
+        print(f"{peak_name:34s} {'':9s} {'':12s} {peak:9.1f}")
         shard_mib = args.shard_rows * d * 2 / 2**20
         print(
             f"shard {shard_mib:.0f} MiB, index {n * d * 2 / 2**20:.0f} MiB; peak RSS MiB while "
             f"scoring in-process: {rss_inproc:.0f} (before: {rss_base:.0f}); {cluster_note}"
+            f"{gpu_note}"
         )
-        if "ours (LocalCluster x2)" in rows_of:
-            slow = rows_of["ours (LocalCluster x2)"][0] / ours_s - 1
-            print(f"LocalCluster x2 vs in-process: {slow:+.1%}")
+        for name in rows_of:
+            if name.startswith("ours (LocalCluster"):
+                slow = rows_of[name][0] / ours_s - 1
+                print(f"{name[6:-1]} vs in-process: {slow:+.1%}")
         if faiss_s is not None:
             print(
                 f"faiss BLAS-forced / ours: {rows_of['faiss IndexFlatIP (BLAS forced)'][0] / ours_s:.2f}x"
             )
         print(json.dumps({"shots": n, "dim": d, "topics": t, "k": k}))
         ratio = f"{faiss_s / ours_s:.2f}" if faiss_s else "nan"
-        print(
-            f"ratio_vs_faiss={ratio} recall={ours_recall:.5f} gemm_fraction={flops / ours_s / 1e9 / peak:.3f}"
-        )
+        last = f"ratio_vs_faiss={ratio} recall={ours_recall:.5f} gemm_fraction={flops / ours_s / 1e9 / peak:.3f}"
+        if cuda:
+            last += f" bandwidth_fraction={n * d * 2 / resident_s / 1e9 / bandwidth:.3f}"
+        print(last)
     finally:
         shutil.rmtree(root, ignore_errors=True)
 

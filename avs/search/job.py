@@ -239,7 +239,9 @@ def _run_locked(
     topics = read_topics(job.topics)  # FormatError for an empty or malformed file
     numbers = [t.number for t in topics]
     t_enc = time.perf_counter()
-    model = load_model(job.model, job.device)
+    # Topics are encoded on the CPU whatever --device says: 30 sentences cost nothing,
+    # and the queries (so the rankings) are then the same on every machine.
+    model = load_model(job.model, "cpu")
     model.eval()
     manifest = check_index(job.index, model.fingerprint, job.model)
     queries = encode_topics(model, [t.text for t in topics], numbers)

@@ -7,6 +7,7 @@ the worker, so a worker's memory is bounded by the shard size, not by the collec
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -21,6 +22,9 @@ from avs.search.merge import TopK, sort_topk
 # from float16 is still in L2 (2 MiB per core on the dev box) when the GEMM reads it;
 # 2 MiB measured best of 0.5-8 MiB at 1024-d, single thread.
 BLOCK_BYTES = 2 << 20
+# On a GPU a block is one kernel launch per step: large blocks keep launches few, and
+# 256 MiB of float32 is small beside any CUDA card's memory.
+GPU_BLOCK_BYTES = 256 << 20
 
 
 def block_rows_for(dim: int) -> int:
@@ -69,7 +73,8 @@ def score_block_matrix(
 ):
     """All scores ``queries @ vectors.T`` as a float32 torch tensor (topics, rows) on ``device``.
 
-    float16 vectors are widened block by block into a per-thread float32 buffer, so every
+    ``vectors`` is a numpy array (a memory-mapped shard) or a torch tensor (already on
+    the device, say). float16 vectors are widened block by block into a per-thread float32 buffer, so every
     product is an exact float32 GEMM (no half-precision accumulation, no TF32). On CPU,
     ``workers`` threads take whole blocks, each block single-threaded: no barrier per
     GEMM, which keeps the speed when the machine is busy (2 MKL threads on a loaded
@@ -81,11 +86,13 @@ def score_block_matrix(
     with warnings.catch_warnings():
         # A read-only memmap: torch warns that writes would be undefined; we never write.
         warnings.simplefilter("ignore", UserWarning)
-        x = torch.from_numpy(vectors).to(dev)
+        x = vectors if isinstance(vectors, torch.Tensor) else torch.from_numpy(vectors)
+        x = x.to(dev)
     n, dim = x.shape
     if q.shape[1] != dim:
         raise AvsError(f"queries have dim {q.shape[1]} but the index has dim {dim}")
-    block_rows = block_rows or block_rows_for(dim)
+    if block_rows is None:
+        block_rows = block_rows_for(dim) if dev.type == "cpu" else GPU_BLOCK_BYTES // (4 * dim)
     topics = q.shape[0]
     if dev.type == "cpu" and topics % 16:
         # Zero queries up to a multiple of 16: the AVX-512 sgemm kernels then run full
@@ -114,6 +121,10 @@ def score_block_matrix(
                 torch.matmul(blk, qt, out=out[s : s + blk.shape[0]])
 
     if dev.type != "cpu":
+        if x.dtype == torch.float16:
+            split = _split_query_scores(x, q, block_rows)
+            if split is not None:
+                return split
         run(starts)
         return out.T.contiguous()[:topics]
     previous = torch.get_num_threads()
@@ -124,6 +135,37 @@ def score_block_matrix(
         torch.set_num_threads(previous)
     # (topics, rows): each topic's scores contiguous for the selection.
     return out.T[:topics].contiguous()
+
+
+def _split_query_scores(x, q, block_rows: int):
+    """(topics, rows) float32 scores of float16 ``x`` on a GPU with float32 accuracy, or
+    None where torch lacks ``mm(..., out_dtype=float32)`` for float16.
+
+    The queries, scaled by a power of two, are split into two float16 parts (hi + lo
+    hold 22 of their 24 bits); each float16 x float16 product is exact in float32 and the
+    GEMM accumulates in float32. So the index is read once at its own width instead of
+    being widened to float32 first (which triples the memory traffic)."""
+    import torch
+
+    topics = q.shape[0]
+    top = float(q.abs().max())
+    if top == 0.0:
+        return torch.zeros((topics, x.shape[0]), dtype=torch.float32, device=x.device)
+    # Largest |q * scale| is 2^14 or less: inside float16's range, and lo stays normal.
+    scale = 2.0 ** (14 - math.ceil(math.log2(top)))
+    qs = q * scale
+    hi = qs.half()
+    lo = (qs - hi.float()).half()
+    q2 = torch.cat([hi, lo]).T.contiguous()  # (dim, 2 * topics)
+    out = torch.empty((x.shape[0], topics), dtype=torch.float32, device=x.device)
+    try:
+        for s in range(0, x.shape[0], block_rows):
+            part = torch.mm(x[s : s + block_rows], q2, out_dtype=torch.float32)
+            torch.add(part[:, :topics], part[:, topics:], out=out[s : s + block_rows])
+    except (TypeError, RuntimeError, NotImplementedError):
+        return None
+    out /= scale
+    return out.T.contiguous()
 
 
 def topk_of_scores(

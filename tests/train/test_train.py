@@ -31,6 +31,7 @@ def options(coll: Path, out: Path, **kw: object) -> TrainOptions:
         batch_size=32,
         lr=1e-3,
         model_options={"gru_word_dim": 16, "gru_hidden": 16, "bow_min_count": 1},
+        device="cpu",  # bit-identity is asserted below; the CUDA run is test_train_cuda.py
     )
     base.update(kw)
     return TrainOptions(**base)
