@@ -39,9 +39,9 @@ import numpy as np
 
 
 def build_index(
-    root: Path, n: int, dim: int, shard_rows: int, seed: int
+    root: Path, n: int, dim: int, shard_rows: int, seed: int, dtype: str = "float16"
 ) -> list[tuple[str, int, int]]:
-    """Random unit vectors as float16 shard files; returns [(path, start, stop)].
+    """Random unit vectors as shard files of ``dtype``; returns [(path, start, stop)].
 
     Shard 0 is normalised Gaussian noise. Later shards are shard 0 with its rows
     shuffled, its dimensions permuted and their signs flipped at random: each vector is
@@ -50,14 +50,14 @@ def build_index(
     rng = np.random.default_rng(seed)
     base = rng.standard_normal((min(shard_rows, n), dim), dtype=np.float32)
     base /= np.linalg.norm(base, axis=1, keepdims=True)
-    base = base.astype(np.float16)
+    base = base.astype(dtype)
     shards = []
     for i, start in enumerate(range(0, n, shard_rows)):
         rows = min(shard_rows, n - start)
         if i == 0:
             x = base[:rows]
         else:
-            signs = rng.choice(np.array([-1, 1], np.float16), size=dim)
+            signs = rng.choice(np.array([-1, 1], dtype), size=dim)
             # Fancy indexing on axis 1 returns Fortran order: make rows contiguous again.
             x = np.ascontiguousarray(
                 base[rng.permutation(len(base))[:rows]][:, rng.permutation(dim)] * signs
@@ -124,6 +124,14 @@ def gemm_peak_cuda(size: int = 8192, repeats: int = 5) -> float:
         torch.cuda.synchronize()
         best = max(best, 2 * size**3 / (time.perf_counter() - t0) / 1e9)
     return best
+
+
+def numpy_topk(queries: np.ndarray, x: np.ndarray, k: int) -> np.ndarray:
+    """The plain baseline: one float32 GEMM (T x N), argpartition, sort the k per topic."""
+    s = queries @ x.T
+    part = np.argpartition(-s, k - 1, axis=1)[:, :k]
+    order = np.argsort(-np.take_along_axis(s, part, 1), axis=1)
+    return np.take_along_axis(part, order, 1)
 
 
 def timed(fn, repeat: int):
@@ -226,6 +234,12 @@ def main() -> None:
     ap.add_argument("--no-cluster", action="store_true", help="skip the LocalCluster run")
     ap.add_argument("--device", choices=["cpu", "cuda"], default="cpu", help="where we score")
     ap.add_argument(
+        "--index-dtype",
+        choices=["float16", "float32"],
+        default="float16",
+        help="shard dtype (`avs index --dtype`; float16 is its default)",
+    )
+    ap.add_argument(
         "--workdir", type=Path, default=None, help="where shards go (default: a temp dir)"
     )
     args = ap.parse_args()
@@ -248,11 +262,11 @@ def main() -> None:
             f"tf32 matmul {torch.backends.cuda.matmul.allow_tf32}"
         )
     print(
-        f"data: {n:,} shots x {d} dims (float16 shards of {args.shard_rows:,}), {t} topics, k={k}"
+        f"data: {n:,} shots x {d} dims ({args.index_dtype} shards of {args.shard_rows:,}), {t} topics, k={k}"
     )
     try:
         t0 = time.perf_counter()
-        shards = build_index(root, n, d, args.shard_rows, seed=0)
+        shards = build_index(root, n, d, args.shard_rows, seed=0, dtype=args.index_dtype)
         rng = np.random.default_rng(1)
         queries = rng.standard_normal((t, d), dtype=np.float32)
         queries /= np.linalg.norm(queries, axis=1, keepdims=True)
@@ -338,26 +352,12 @@ def main() -> None:
             sec, (_, rows) = timed(lambda: index.search(queries, k), args.repeat)
             rows_of["faiss IndexFlatIP (BLAS forced)"] = (sec, recall(rows, ref))
             faiss.cvar.distance_compute_blas_threshold = default_thr
-
-            def numpy_topk():
-                s = queries @ xb.T
-                part = np.argpartition(-s, k - 1, axis=1)[:, :k]
-                order = np.argsort(-np.take_along_axis(s, part, 1), axis=1)
-                return np.take_along_axis(part, order, 1)
-
-            sec, rows = timed(numpy_topk, args.repeat)
+            sec, rows = timed(lambda: numpy_topk(queries, xb, k), args.repeat)
             rows_of["numpy matmul + argpartition"] = (sec, recall(rows, ref))
             del index, xb
-        elif not args.only_ours:
+        elif not args.only_ours:  # no faiss: numpy on its own float32 copy
             x = np.concatenate([np.load(path) for path, _, _ in shards]).astype(np.float32)
-
-            def numpy_topk():
-                s = queries @ x.T
-                part = np.argpartition(-s, k - 1, axis=1)[:, :k]
-                order = np.argsort(-np.take_along_axis(s, part, 1), axis=1)
-                return np.take_along_axis(part, order, 1)
-
-            sec, rows = timed(numpy_topk, args.repeat)
+            sec, rows = timed(lambda: numpy_topk(queries, x, k), args.repeat)
             rows_of["numpy matmul + argpartition"] = (sec, recall(rows, ref))
             del x
 
@@ -368,9 +368,10 @@ def main() -> None:
             print(f"{name:34s} {sec:9.3f} {n / sec:12,.0f} {flops / sec / 1e9:9.1f} {rc:12.5f}")
         peak_name = "float32 GEMM peak (GPU, no TF32)" if cuda else "float32 GEMM peak (measured)"
         print(f"{peak_name:34s} {'':9s} {'':12s} {peak:9.1f}")
-        shard_mib = args.shard_rows * d * 2 / 2**20
+        width = np.dtype(args.index_dtype).itemsize
+        shard_mib = args.shard_rows * d * width / 2**20
         print(
-            f"shard {shard_mib:.0f} MiB, index {n * d * 2 / 2**20:.0f} MiB; peak RSS MiB while "
+            f"shard {shard_mib:.0f} MiB, index {n * d * width / 2**20:.0f} MiB; peak RSS MiB while "
             f"scoring in-process: {rss_inproc:.0f} (before: {rss_base:.0f}); {cluster_note}"
             f"{gpu_note}"
         )
@@ -386,7 +387,7 @@ def main() -> None:
         ratio = f"{faiss_s / ours_s:.2f}" if faiss_s else "nan"
         last = f"ratio_vs_faiss={ratio} recall={ours_recall:.5f} gemm_fraction={flops / ours_s / 1e9 / peak:.3f}"
         if cuda:
-            last += f" bandwidth_fraction={n * d * 2 / resident_s / 1e9 / bandwidth:.3f}"
+            last += f" bandwidth_fraction={n * d * width / resident_s / 1e9 / bandwidth:.3f}"
         print(last)
     finally:
         shutil.rmtree(root, ignore_errors=True)
