@@ -54,6 +54,7 @@ def main() -> int:
         str(args.train_videos),
         "--quiet",
     ]
+    load_before = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     start = time.perf_counter()
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True)
@@ -69,7 +70,11 @@ def main() -> int:
         if tmp:
             shutil.rmtree(tmp, ignore_errors=True)
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    print(f"machine       {platform.machine()}, {os.cpu_count()} cores, load {load:.2f}")
+    # 1-minute load average before and after (the run itself adds about 2 on 2 cores)
+    print(
+        f"machine       {platform.machine()}, {os.cpu_count()} cores, "
+        f"load {load_before:.2f} before, {load:.2f} after"
+    )
     print(f"shots         {args.shots:,} (+ {args.train_videos:,} training videos)")
     print(f"wall          {elapsed:.1f} s (everything: world, features, training, qrels)")
     print(f"throughput    {args.shots / elapsed:,.0f} shots/s")

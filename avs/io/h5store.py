@@ -46,6 +46,14 @@ VERSION = 1
 META_FILE = "avs-features.json"
 CHUNK_BYTES = 1 << 20
 READ_BYTES = 64 << 20  # largest contiguous read read_rows makes
+# The writer hands what it wrote to the disk and drops it from the page cache as it
+# goes, CACHE_LAG bytes behind the end of the file (HDF5 reads back the last partial
+# chunks), every CACHE_STEP bytes. A stream of many GB then neither fills memory with
+# dirty pages nor leaves seconds of flushing to the final fsync, and the kernel keeps
+# reusing the same cache pages: writing 10 GB took 2-4x less system CPU that way on a
+# 2-core VM. Small stores never reach the lag.
+CACHE_LAG = 128 << 20
+CACHE_STEP = 64 << 20
 DTYPES = ("float16", "float32")
 # A dataset may declare far more bytes than the file holds (unwritten chunks read as
 # fill values). Reading one must not allocate gigabytes from a small hostile file:
@@ -439,7 +447,7 @@ class FeatureStoreWriter:
             bad = next(i for i in ids if not str(i).isascii())
             raise AvsError(f"{self.path}: ids must be ASCII, got {bad!r}") from None
         self.n = len(self._raw_ids)
-        if self.n and len(np.unique(self._raw_ids)) != self.n:
+        if first_duplicate(self._raw_ids) is not None:  # np.unique: ~10x slower at 1.5M ids
             raise AvsError(f"{self.path}: ids repeat; every row needs a unique id")
         if not self.n:
             self._raw_ids = np.zeros(0, dtype="S1")
@@ -452,6 +460,8 @@ class FeatureStoreWriter:
         self.attrs.update(attrs or {})
         self._f: h5py.File | None = None
         self._tmp: Path | None = None
+        self._fd: int | None = None  # for dropping written data from the page cache
+        self._released = 0
         self._written = {name: np.zeros(self.n, dtype=bool) for name in self.dims}
         self._next_frame_row = dict.fromkeys(self.frames, 0)
 
@@ -463,6 +473,9 @@ class FeatureStoreWriter:
             # in write() as OSError. With a cache the failure surfaces while h5py frees
             # objects (ignored) and closing the file can then crash the interpreter.
             f = self._f = h5py.File(self._tmp, "w", rdcc_nbytes=0)
+            if hasattr(os, "posix_fadvise") and f.driver == "sec2":
+                with contextlib.suppress(Exception):
+                    self._fd = int(f.id.get_vfd_handle())
             for key, value in self.attrs.items():
                 # HDF5 attributes hold scalars and strings; keep anything else as JSON
                 ok = isinstance(value, (bool, int, float, str, np.generic))
@@ -506,6 +519,7 @@ class FeatureStoreWriter:
         with disk_full_as_error(self.path):
             f["features"][name][start:stop] = array.astype(self.dtype, copy=False)
         self._written[name][start:stop] = True
+        self._release_cache()
 
     def write_frames(
         self, name: str, start_row: int, values: np.ndarray, counts: Sequence[int] | np.ndarray
@@ -541,6 +555,19 @@ class FeatureStoreWriter:
             vds[base:] = values.astype(self.dtype, copy=False)
             ods[start_row + 1 : stop_row + 1] = base + np.cumsum(counts)
         self._next_frame_row[name] = stop_row
+        self._release_cache()
+
+    def _release_cache(self) -> None:
+        """Start writing out, and drop from the page cache, all but the last
+        CACHE_LAG bytes of the file (see CACHE_LAG). Only an optimisation: errors are
+        ignored here (a real write error still surfaces in write() or at close)."""
+        if self._fd is None:
+            return
+        with contextlib.suppress(OSError):
+            upto = os.fstat(self._fd).st_size - CACHE_LAG
+            if upto - self._released >= CACHE_STEP:
+                os.posix_fadvise(self._fd, 0, upto, os.POSIX_FADV_DONTNEED)
+                self._released = upto
 
     def _open(self) -> h5py.File:
         if self._f is None:
@@ -548,6 +575,7 @@ class FeatureStoreWriter:
         return self._f
 
     def _abort(self) -> None:
+        self._fd = None
         if self._f is not None:
             with contextlib.suppress(Exception):
                 self._f.close()
@@ -580,6 +608,7 @@ class FeatureStoreWriter:
             f = self._open()
             with disk_full_as_error(self.path):
                 f.flush()  # HDF5 caches chunks: a full disk may show only here
+                self._fd = None
                 f.close()
                 self._f = None
                 with open(self._tmp, "rb+") as fh:

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import json
 import shutil
+import threading
+from collections import deque
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
+from queue import SimpleQueue
 
 import numpy as np
 
@@ -30,7 +33,7 @@ from avs.synth.extractors import (
     ExtractorSpec,
     single_threaded_libraries,
 )
-from avs.synth.judgements import judge, pool_depth
+from avs.synth.judgements import Judgements, judge, pool_depth
 from avs.synth.world import (
     GEN_BLOCK,
     S_CAPTION,
@@ -45,6 +48,9 @@ from avs.synth.world import (
 )
 
 __all__ = ["estimate_bytes", "make_collection", "synthesize"]
+
+WORKERS = 2  # threads generating blocks (the machine this was tuned on has 2 cores)
+AHEAD = 8  # blocks generated ahead of the writer (~55 MB each with the default extractors)
 
 # progress(label, done, total): called as rows are written
 Progress = Callable[[str, int, int], None]
@@ -152,20 +158,42 @@ def _synthesize(
 ) -> Path:
     world = build_world(topic_sets, shots, seed, difficulty)
     out.mkdir(parents=True, exist_ok=True)
-    report = progress or (lambda label, done, total: None)
+    report = _locked(progress or (lambda label, done, total: None))
     bank_rows = min(GEN_BLOCK, max(shots, train_videos))
-    extractors = ExtractorSet(world, tuple(specs), block_rows=bank_rows)
+    pool = ThreadPoolExecutor(max_workers=WORKERS)
+    # the noise banks are drawn in a worker while this thread prepares shots.h5
+    made = pool.submit(ExtractorSet, world, tuple(specs), block_rows=bank_rows, threads=1)
+
+    def training() -> None:
+        folder = out / "train"
+        _write_training(world, made.result(), folder, train_videos, captions_per_video, report)
+
+    def judging(relevant: dict, near: dict) -> dict[str, Judgements]:
+        judged = {}
+        for label in sources:
+            idx = [i for i, t in enumerate(world.topics) if t.year == label]
+            judged[label] = judge(world, idx, relevant, near)
+        return judged
+
     try:
-        relevant, near = _write_shots(world, extractors, out / "shots.h5", report)
-        _write_training(world, extractors, out / "train", train_videos, captions_per_video, report)
+        # training videos are made beside the shots, judgements while shots.h5 is closed
+        judged, trained = _write_shots(
+            world, made, specs, out / "shots.h5", report, pool, training, judging
+        )
+        judgements, relevant = judged.result()
+        trained.result()
     finally:
-        extractors.close()
+        # on an error, wait for running jobs: nothing may write into `out` after it is removed
+        pool.shutdown(wait=True, cancel_futures=True)
+        if made.done() and not made.cancelled() and made.exception() is None:
+            made.result().close()
+    extractors = made.result()
 
     years: dict[str, dict[str, object]] = {}
     counts: dict[str, dict[str, int]] = {}
     for label, src in sources.items():
         idx = [i for i, t in enumerate(world.topics) if t.year == label]
-        j = judge(world, idx, relevant, near)
+        j = judgements[label]
         write_qrels(out / "qrels" / f"{label}.qrels", j.qrels)
         text = "".join(f"{tid} 0 {sid} 1\n" for tid, sid in j.truth)
         write_text_atomic(out / "truth" / f"{label}.qrels", text)
@@ -208,42 +236,77 @@ def _synthesize(
 
 
 def _write_shots(
-    world: World, extractors: ExtractorSet, path: Path, report: Progress
-) -> tuple[dict[int, np.ndarray], dict[int, np.ndarray]]:
-    """Stream the search collection; return relevant and near-miss rows per topic."""
+    world: World,
+    made: Future[ExtractorSet],
+    specs: Sequence[ExtractorSpec],
+    path: Path,
+    report: Progress,
+    pool: ThreadPoolExecutor,
+    training: Callable[[], None],
+    judging: Callable[[dict, dict], dict[str, Judgements]],
+) -> tuple[Future[tuple[dict[str, Judgements], dict[int, np.ndarray]]], Future[None]]:
+    """Stream the search collection. ``training`` is submitted to ``pool`` after the
+    first blocks, ``judging(relevant, near)`` (rows per topic) once all are written.
+    Returns the futures of (judgements, relevant rows per topic) and of ``training``."""
     keep_near = max(1, -(-4 * pool_depth(world.shots) // n_blocks(world.shots)))
     rel_parts: list[np.ndarray] = []
     near_parts: list[np.ndarray] = []
     attrs = {"simulated": True, "collection": path.parent.name, "seed": world.seed}
-    with FeatureStoreWriter(
-        path,
-        ShotIds(world),
-        extractors.dims,
-        frames=extractors.frame_dims,
-        attrs=attrs,
-    ) as writer:
+    total = n_blocks(world.shots)
 
-        def make(b: int) -> tuple[ShotBlock, dict, dict]:
-            block = shot_block(world, b, keep_near=keep_near)
-            return (block, *extractors.compute(block, 0, b))
+    # Output buffers are reused: AHEAD blocks wait or are being made while this
+    # thread writes one, so AHEAD + 1 sets are made, one by each of the first blocks.
+    free: SimpleQueue[dict] = SimpleQueue()
 
-        # One block ahead: the next block is computed while this one is written.
-        with ThreadPoolExecutor(max_workers=1) as ahead:
-            total = n_blocks(world.shots)
-            pending = ahead.submit(make, 0)
-            for b in range(total):
-                block, feats, frames = pending.result()
-                if b + 1 < total:
-                    pending = ahead.submit(make, b + 1)
-                for name, arr in feats.items():
-                    writer.write(name, block.start, arr)
-                for name, arr in frames.items():
-                    counts = np.full(block.n, extractors.frames_per_shot[name], dtype=np.int64)
-                    writer.write_frames(name, block.start, arr, counts)
-                rel_parts.append(block.relevant)
-                near_parts.append(block.near)
-                report("shots", block.start + block.n, world.shots)
-    return _by_topic(rel_parts), _by_topic(near_parts)
+    def make(b: int) -> tuple[ShotBlock, dict, dict, dict]:
+        block = shot_block(world, b, keep_near=keep_near)
+        extractors = made.result()
+        if b < min(AHEAD, total) + 1:  # the first use of each set
+            free.put(extractors.new_output())
+        out = free.get()
+        return (block, *extractors.compute(block, 0, b, parallel=False, out=out), out)
+
+    def judge_all() -> tuple[dict[str, Judgements], dict[int, np.ndarray]]:
+        relevant = _by_topic(rel_parts)
+        return judging(relevant, _by_topic(near_parts)), relevant
+
+    # Whole blocks are generated in parallel, each in one worker thread (numpy, torch
+    # and h5py release the GIL for the bulk work), while this thread writes them in
+    # order. Every block has its own random streams, so the result does not depend on
+    # the scheduling. At most AHEAD blocks wait in memory.
+    pending = deque(pool.submit(make, b) for b in range(min(AHEAD, total)))
+    # the training videos are made early too: at the end only the judging is left
+    trained = pool.submit(training)
+    dims = {s.name: s.dim for s in specs}
+    frame_dims = {s.name: s.dim for s in specs if s.frames}
+    per_shot = {s.name: s.frames for s in specs if s.frames}
+    with FeatureStoreWriter(path, ShotIds(world), dims, frames=frame_dims, attrs=attrs) as writer:
+        for b in range(total):
+            block, feats, frames, out = pending.popleft().result()
+            if b + AHEAD < total:
+                pending.append(pool.submit(make, b + AHEAD))
+            for name, arr in feats.items():
+                writer.write(name, block.start, arr)
+            for name, arr in frames.items():
+                counts = np.full(block.n, per_shot[name], dtype=np.int64)
+                writer.write_frames(name, block.start, arr, counts)
+            free.put(out)
+            rel_parts.append(block.relevant)
+            near_parts.append(block.near)
+            report("shots", block.start + block.n, world.shots)
+        judged = pool.submit(judge_all)
+    return judged, trained
+
+
+def _locked(report: Progress) -> Progress:
+    """``report`` callable from several threads (training runs beside the shots)."""
+    lock = threading.Lock()
+
+    def locked(label: str, done: int, total: int) -> None:
+        with lock:
+            report(label, done, total)
+
+    return locked
 
 
 def _by_topic(parts: list[np.ndarray]) -> dict[int, np.ndarray]:
@@ -274,7 +337,7 @@ def _write_training(
     ) as writer:
         for b in range(n_blocks(videos)):
             block = train_block(world, b, videos)
-            feats, frs = extractors.compute(block, 1, b)
+            feats, frs = extractors.compute(block, 1, b, parallel=False)
             for name, arr in feats.items():
                 writer.write(name, block.start, arr)
             for name, arr in frs.items():

@@ -318,10 +318,14 @@ def shot_block(world: World, block: int, keep_near: int = 0) -> ShotBlock:
     concepts = np.sort(concepts, axis=1)
 
     # Reject chance matches: a row may match only the topic it was planted for (and
-    # topics whose concepts are a subset of that one's, which it cannot avoid).
+    # topics whose concepts are a subset of that one's, which it cannot avoid). Only
+    # rows that still had a bad match can have one in the next round: the others are
+    # not checked again.
+    counts = match_counts(world, concepts)
+    check = np.arange(len(rows))
     for _ in range(8):
-        match = match_counts(world, concepts) == world.topic_size[None, :]
-        bad_r, bad_t = np.nonzero(match)
+        bad_r, bad_t = np.nonzero(counts[check] == world.topic_size[None, :])
+        bad_r = check[bad_r]
         ok = planted_for[bad_r] == bad_t
         bad_r, bad_t = bad_r[~ok], bad_t[~ok]
         if not len(bad_r):
@@ -337,9 +341,12 @@ def shot_block(world: World, block: int, keep_near: int = 0) -> ShotBlock:
             c = removable[int(rng.integers(len(removable)))]
             concepts[r][concepts[r] == c] = C
             done_rows.add(r)
-        concepts = np.sort(concepts, axis=1)
+        if done_rows:
+            touched = np.fromiter(sorted(done_rows), dtype=np.int64, count=len(done_rows))
+            concepts[touched] = np.sort(concepts[touched], axis=1)
+            counts[touched] = match_counts(world, concepts[touched])
+        check = np.unique(bad_r)
 
-    counts = match_counts(world, concepts)
     match = counts == world.topic_size[None, :]
     rr, tt = np.nonzero(match)
     relevant = np.stack([rr + start, tt], axis=1).astype(np.int64)
