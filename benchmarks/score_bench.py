@@ -110,6 +110,37 @@ def gemm_peak(size: int = 2048, repeats: int = 5) -> float:
     return best
 
 
+def skinny_ceiling(dim: int, topics: int, seconds: float = 1.0) -> float:
+    """GFLOP/s of the product our CPU scoring runs, (block x dim) @ (dim x topics) in
+    float32 with the block already in L2 cache, one single-threaded GEMM per core on
+    every core at once: the rate this shape can reach at best, without reading,
+    widening or selecting anything."""
+    import torch
+
+    from avs.search.score import block_rows_for
+
+    rows, cols = block_rows_for(dim), -(-topics // 16) * 16  # padded as score.py pads
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+
+    def run(_: int) -> int:
+        torch.set_num_threads(1)
+        blk, q, out = torch.randn(rows, dim), torch.randn(cols, dim), torch.empty(rows, cols)
+        done, t_end = 0, time.perf_counter() + seconds
+        while time.perf_counter() < t_end:
+            torch.matmul(blk, q.T, out=out)
+            done += 1
+        return done
+
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(cores) as pool:
+        list(pool.map(run, range(cores)))  # warm-up
+        t0 = time.perf_counter()
+        calls = sum(pool.map(run, range(cores)))
+        wall = time.perf_counter() - t0
+    return 2.0 * rows * dim * topics * calls / wall / 1e9
+
+
 def gemm_peak_cuda(size: int = 8192, repeats: int = 5) -> float:
     """Best float32 GEMM rate (GFLOP/s) on the GPU with TF32 off, as our scoring runs."""
     import torch
@@ -382,6 +413,12 @@ def main() -> None:
         if faiss_s is not None:
             print(
                 f"faiss BLAS-forced / ours: {rows_of['faiss IndexFlatIP (BLAS forced)'][0] / ours_s:.2f}x"
+            )
+        if not cuda:
+            ceiling = skinny_ceiling(d, t)
+            print(
+                f"same-shape ceiling ({t} topics x {d}-d from L2, all cores): {ceiling:.1f} GFLOP/s; "
+                f"ours reaches {flops / ours_s / 1e9 / ceiling:.3f} of it"
             )
         print(json.dumps({"shots": n, "dim": d, "topics": t, "k": k}))
         ratio = f"{faiss_s / ours_s:.2f}" if faiss_s else "nan"
