@@ -74,11 +74,13 @@ def score_block_matrix(
     """All scores ``queries @ vectors.T`` as a float32 torch tensor (topics, rows) on ``device``.
 
     ``vectors`` is a numpy array (a memory-mapped shard) or a torch tensor (already on
-    the device, say). float16 vectors are widened block by block into a per-thread float32 buffer, so every
-    product is an exact float32 GEMM (no half-precision accumulation, no TF32). On CPU,
-    ``workers`` threads take whole blocks, each block single-threaded: no barrier per
-    GEMM, which keeps the speed when the machine is busy (2 MKL threads on a loaded
-    2-core box converted float16 5x slower than one, measured)."""
+    the device, say). On CPU, float16 vectors are widened block by block into a
+    per-thread float32 buffer, so every product is an exact float32 GEMM (no
+    half-precision accumulation), and ``workers`` threads take whole blocks, each block
+    single-threaded: no barrier per GEMM, which keeps the speed when the machine is busy
+    (2 MKL threads on a loaded 2-core box converted float16 5x slower than one,
+    measured). On a GPU, float16 vectors are multiplied as stored with float32
+    accumulation (:func:`_split_query_scores`); no TF32 either way."""
     import torch
 
     dev = torch.device(device)
@@ -93,6 +95,10 @@ def score_block_matrix(
         raise AvsError(f"queries have dim {q.shape[1]} but the index has dim {dim}")
     if block_rows is None:
         block_rows = block_rows_for(dim) if dev.type == "cpu" else GPU_BLOCK_BYTES // (4 * dim)
+    if dev.type != "cpu" and x.dtype == torch.float16:
+        split = _split_query_scores(x, q, block_rows)
+        if split is not None:
+            return split
     topics = q.shape[0]
     if dev.type == "cpu" and topics % 16:
         # Zero queries up to a multiple of 16: the AVX-512 sgemm kernels then run full
@@ -121,10 +127,6 @@ def score_block_matrix(
                 torch.matmul(blk, qt, out=out[s : s + blk.shape[0]])
 
     if dev.type != "cpu":
-        if x.dtype == torch.float16:
-            split = _split_query_scores(x, q, block_rows)
-            if split is not None:
-                return split
         run(starts)
         return out.T.contiguous()[:topics]
     previous = torch.get_num_threads()
@@ -151,7 +153,9 @@ def _split_query_scores(x, q, block_rows: int):
     top = float(q.abs().max())
     if top == 0.0:
         return torch.zeros((topics, x.shape[0]), dtype=torch.float32, device=x.device)
-    # Largest |q * scale| is 2^14 or less: inside float16's range, and lo stays normal.
+    # Largest |q * scale| is 2^14 or less: inside float16's range. lo is subnormal only
+    # for components ~2^-10 of the largest or smaller, whose lost bits are below float32's
+    # rounding of the sum anyway.
     scale = 2.0 ** (14 - math.ceil(math.log2(top)))
     qs = q * scale
     hi = qs.half()
