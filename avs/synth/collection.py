@@ -162,7 +162,7 @@ def _synthesize(
     bank_rows = min(GEN_BLOCK, max(shots, train_videos))
     pool = ThreadPoolExecutor(max_workers=WORKERS)
     # the noise banks are drawn in a worker while this thread prepares shots.h5
-    made = pool.submit(ExtractorSet, world, tuple(specs), block_rows=bank_rows, threads=1)
+    made = pool.submit(ExtractorSet, world, tuple(specs), block_rows=bank_rows)
 
     def training() -> None:
         folder = out / "train"
@@ -185,8 +185,6 @@ def _synthesize(
     finally:
         # on an error, wait for running jobs: nothing may write into `out` after it is removed
         pool.shutdown(wait=True, cancel_futures=True)
-        if made.done() and not made.cancelled() and made.exception() is None:
-            made.result().close()
     extractors = made.result()
 
     years: dict[str, dict[str, object]] = {}
@@ -264,7 +262,7 @@ def _write_shots(
         if b < min(AHEAD, total) + 1:  # the first use of each set
             free.put(extractors.new_output())
         out = free.get()
-        return (block, *extractors.compute(block, 0, b, parallel=False, out=out), out)
+        return (block, *extractors.compute(block, 0, b, out=out), out)
 
     def judge_all() -> tuple[dict[str, Judgements], dict[int, np.ndarray]]:
         relevant = _by_topic(rel_parts)
@@ -337,7 +335,7 @@ def _write_training(
     ) as writer:
         for b in range(n_blocks(videos)):
             block = train_block(world, b, videos)
-            feats, frs = extractors.compute(block, 1, b, parallel=False)
+            feats, frs = extractors.compute(block, 1, b)
             for name, arr in feats.items():
                 writer.write(name, block.start, arr)
             for name, arr in frs.items():

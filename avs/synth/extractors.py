@@ -34,7 +34,6 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -264,19 +263,6 @@ def chunk_rows(spec: ExtractorSpec) -> int:
     return max(F, (CHUNK_VALUES // spec.dim) // F * F)
 
 
-def cast_into(out: np.ndarray, values: np.ndarray, fast: bool = True) -> None:
-    """``out[...] = values`` from float32 to float16, round to nearest even: the bits
-    are the same either way.
-
-    numpy's cast runs at ~0.2 G values/s here, torch's vectorised one ~10x faster, so
-    it is used when torch is installed. ``fast=False``: numpy only."""
-    torch = _torch() if fast else None
-    if torch is not None and out.flags.c_contiguous:
-        torch.from_numpy(out).copy_(torch.from_numpy(np.ascontiguousarray(values)))
-    else:
-        np.copyto(out, values, casting="same_kind")
-
-
 _TORCH: list = []
 
 
@@ -328,12 +314,10 @@ class ExtractorSet:
         world: World,
         specs: tuple[ExtractorSpec, ...] = DEFAULT_EXTRACTORS,
         block_rows: int = GEN_BLOCK,
-        threads: int = 2,
     ) -> None:
         self.world = world
         self.specs = specs
         self.extractors = [Extractor(s, world, i, block_rows) for i, s in enumerate(specs)]
-        self._pool = ThreadPoolExecutor(max_workers=threads)
         torch = _require_torch()
         rows = np.zeros((world.n_concepts + 1, INPUT_DIM), dtype=np.float32)
         rows[:, :EMBED_DIM] = world.embeddings  # the pad concept's row is zero
@@ -390,13 +374,11 @@ class ExtractorSet:
         block: ShotBlock,
         stream: int,
         block_index: int,
-        parallel: bool = True,
         out: dict[str, tuple[np.ndarray, np.ndarray | None]] | None = None,
     ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
-        """Features of one block: ({name: (B, D) float16}, {name: (B*F, D) float16}).
+        """Features of one block: ({name: (B, D) float16}, {name: (B*F, D) float16}), in
+        the calling thread (the collection writer computes whole blocks in parallel).
 
-        ``parallel``: spread the extractors over this set's threads (the collection
-        writer instead computes whole blocks in parallel, each in one thread).
         ``out``: buffers to write into (:meth:`new_output`); the arrays returned are
         views of them."""
         torch = _require_torch()
@@ -419,11 +401,10 @@ class ExtractorSet:
             w = torch.from_numpy(w).to(torch.bfloat16)
             inputs.append(bag(torch.from_numpy(idx), table, per_sample_weights=w, mode="sum"))
         outs = [out[ex.spec.name] if out else None for ex in self.extractors]
-        jobs = list(zip(self.extractors, subs, inputs, outs, strict=True))
-        if parallel:
-            results = list(self._pool.map(lambda job: job[0].compute(block, *job[1:]), jobs))
-        else:
-            results = [ex.compute(block, sub, x, o) for ex, sub, x, o in jobs]
+        results = [
+            ex.compute(block, sub, x, o)
+            for ex, sub, x, o in zip(self.extractors, subs, inputs, outs, strict=True)
+        ]
         feats: dict[str, np.ndarray] = {}
         frames: dict[str, np.ndarray] = {}
         for ex, (shot, fr) in zip(self.extractors, results, strict=True):
@@ -435,7 +416,3 @@ class ExtractorSet:
     def new_output(self, rows: int = GEN_BLOCK) -> dict[str, tuple[np.ndarray, np.ndarray | None]]:
         """Output buffers for :meth:`compute` of blocks of up to ``rows`` rows."""
         return {s.name: new_output(s, rows) for s in self.specs}
-
-    def close(self) -> None:
-        """Stop the worker threads."""
-        self._pool.shutdown()
