@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from avs.device import DEVICES
 from avs.errors import AvsError
 
 
@@ -49,9 +50,7 @@ def _is_store(path: Path) -> bool:
 @click.option("--split", type=click.Choice(["train", "val", "test"]), default=None,
               help="Print the features ranked by average weight over this split of the training collection.")  # fmt: skip
 @click.option("--seed", type=int, default=0, show_default=True)
-@click.option(
-    "--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True
-)
+@click.option("--device", type=click.Choice(DEVICES), default="auto", show_default=True)
 def command(
     model_dir: Path,
     topics: Path | None,

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import click
 
+from avs.device import DEVICES
+
 
 @click.command("index")
 @click.argument("collection", type=click.Path(path_type=Path))
@@ -33,9 +35,7 @@ import click
 @click.option(
     "--dtype", type=click.Choice(["float16", "float32"]), default="float16", show_default=True
 )
-@click.option(
-    "--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True
-)
+@click.option("--device", type=click.Choice(DEVICES), default="auto", show_default=True)
 @click.option("--scheduler", default="", help="Dask scheduler address; default: a LocalCluster.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 def command(

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from avs.device import DEVICES
 from avs.errors import AvsError
 
 
@@ -40,7 +41,7 @@ from avs.errors import AvsError
 @click.option(
     "--device",
     "device",
-    type=click.Choice(["auto", "cpu", "cuda"]),
+    type=click.Choice(DEVICES),
     help="Compute device (default: avs.toml, else auto).",
 )
 @click.option(

@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from avs.device import DEVICES
 from avs.errors import AvsError
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
@@ -52,9 +53,7 @@ def _split(value: str) -> list[str]:
     type=click.Path(path_type=Path),
     help="Model directory, e.g. models/NAME.",
 )
-@click.option(
-    "--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True
-)
+@click.option("--device", type=click.Choice(DEVICES), default="auto", show_default=True)
 @click.option(
     "--resume", is_flag=True, help="Continue an interrupted run in --out with the same options."
 )
