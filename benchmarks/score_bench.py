@@ -141,20 +141,29 @@ def skinny_ceiling(dim: int, topics: int, seconds: float = 1.0) -> float:
     return 2.0 * rows * dim * topics * calls / wall / 1e9
 
 
-def gemm_peak_cuda(size: int = 8192, repeats: int = 5) -> float:
-    """Best float32 GEMM rate (GFLOP/s) on the GPU with TF32 off, as our scoring runs."""
+def cuda_seconds(fn, repeats: int = 5) -> float:
+    """Best wall time of ``fn`` on the GPU over ``repeats`` synchronised runs, after one
+    warm-up run."""
     import torch
 
-    a = torch.randn(size, size, device="cuda")
-    best = 0.0
-    a @ a
+    fn()
+    best = float("inf")
     for _ in range(repeats):
         torch.cuda.synchronize()
         t0 = time.perf_counter()
-        a @ a
+        fn()
         torch.cuda.synchronize()
-        best = max(best, 2 * size**3 / (time.perf_counter() - t0) / 1e9)
+        best = min(best, time.perf_counter() - t0)
     return best
+
+
+def gemm_peak_cuda(size: int = 8192) -> float:
+    """Best float32 GEMM rate (GFLOP/s) on the GPU, TF32 as torch has it (off by default,
+    and the first line of the output says so)."""
+    import torch
+
+    a = torch.randn(size, size, device="cuda")
+    return 2 * size**3 / cuda_seconds(lambda: a @ a) / 1e9
 
 
 def numpy_topk(queries: np.ndarray, x: np.ndarray, k: int) -> np.ndarray:
@@ -198,24 +207,13 @@ def gpu_bandwidths(nbytes: int = 2 << 30) -> tuple[float, float, float]:
     GB/s), each the best of 5 copies."""
     import torch
 
-    def best(copy) -> float:
-        copy()
-        times = []
-        for _ in range(5):
-            torch.cuda.synchronize()
-            t0 = time.perf_counter()
-            copy()
-            torch.cuda.synchronize()
-            times.append(time.perf_counter() - t0)
-        return min(times)
-
     a = torch.empty(nbytes, dtype=torch.uint8, device="cuda")
     b = torch.empty_like(a)
-    d2d = 2 * nbytes / best(lambda: b.copy_(a)) / 1e9
+    d2d = 2 * nbytes / cuda_seconds(lambda: b.copy_(a)) / 1e9
     host = torch.empty(nbytes // 4, dtype=torch.uint8)
     pinned = host.pin_memory()
-    h2d_pinned = len(pinned) / best(lambda: a[: len(pinned)].copy_(pinned)) / 1e9
-    h2d_pageable = len(host) / best(lambda: a[: len(host)].copy_(host)) / 1e9
+    h2d_pinned = len(pinned) / cuda_seconds(lambda: a[: len(pinned)].copy_(pinned)) / 1e9
+    h2d_pageable = len(host) / cuda_seconds(lambda: a[: len(host)].copy_(host)) / 1e9
     return d2d, h2d_pinned, h2d_pageable
 
 
