@@ -3,7 +3,8 @@ from pathlib import Path
 import pytest
 
 from avs.errors import FormatError
-from avs.workspace import collection_for_year, load_workspace
+from avs.trecvid import collection_for_year
+from avs.workspace import load_workspace
 
 
 def test_year_table():

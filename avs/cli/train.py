@@ -2,27 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import Any
 
 import click
 
 from avs.device import DEVICES
 from avs.errors import AvsError
-
-CONFIGS = Path(__file__).resolve().parents[1] / "configs"
-
-
-def load_preset(name: str) -> dict[str, Any]:
-    """Settings of ``avs/configs/laff-NAME.json`` (or a JSON file path)."""
-    path = Path(name) if name.endswith(".json") else CONFIGS / f"laff-{name}.json"
-    if not path.is_file():
-        have = sorted(p.stem.removeprefix("laff-") for p in CONFIGS.glob("laff-*.json"))
-        raise AvsError(f"no preset {name!r} (have: {', '.join(have)})")
-    data = json.loads(path.read_text())
-    data.pop("_doc", None)
-    return data
 
 
 def _split(value: str) -> list[str]:
@@ -90,6 +75,8 @@ def command(
         import torch
 
         torch.set_num_threads(threads)
+    from avs.model.config import load_preset
+
     settings = load_preset(preset)
     given = {"heads": heads, "dim": dim, "epochs": epochs, "batch_size": batch_size, "lr": lr}
     settings.update({k: v for k, v in given.items() if v is not None})

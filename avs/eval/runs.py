@@ -14,22 +14,14 @@ from typing import Any, Literal
 
 from avs.errors import AvsError
 from avs.io.records import avs_topic, qrels_topic
+from avs.trecvid import YEARS
 
 RunKind = Literal["parquet", "trec", "xml"]
 
-#: TRECVID AVS topic numbers per year (main task; "progress" = V3C1 progress topics).
-YEAR_TOPICS: dict[str, range] = {
-    "2016": range(501, 531),
-    "2017": range(531, 561),
-    "2018": range(561, 591),
-    "progress": range(591, 611),
-    "2019": range(611, 641),
-    "2020": range(641, 661),
-    "2021": range(661, 681),
-    "2022": range(701, 731),
-    "2023": range(731, 751),
-    "2024": range(751, 771),
-}
+#: TRECVID AVS topic numbers per year (main task; "progress" = V3C1 progress topics),
+#: from the one TRECVID table. 2025 re-runs 2024's topics, so a run of those numbers is
+#: taken as 2024 unless its metadata says otherwise.
+YEAR_TOPICS: dict[str, range] = {key: spec.topics for key, spec in YEARS.items()}
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 Columns: ``topic`` int32 (AVS topic number), ``rank`` int32 (1..k), ``shot_id`` string,
 ``score`` float32. Run metadata is JSON under the schema metadata key ``avs``
-(see docs/design.md). Ranks follow :func:`tie_order`: score descending, then shot id
+(see docs/design.md). Ranks follow :func:`avs.ties.tie_order`: score descending, then shot id
 descending as a string, the order NIST's sample_eval.pl uses, so Parquet ranks, XML
 seqNums and ``avs eval`` always agree.
 """
@@ -23,14 +23,6 @@ META_KEY = b"avs"
 FORMAT = "avs-run"
 VERSION = 1
 COLUMNS = ("topic", "rank", "shot_id", "score")
-
-
-def tie_order(shot_ids: np.ndarray, scores: np.ndarray) -> np.ndarray:
-    """Indices that sort a ranking: score descending, ties by shot id descending."""
-    shot_ids = np.asarray(shot_ids, dtype=object)
-    _, shot_rank = np.unique(shot_ids.astype(str), return_inverse=True)
-    # lexsort: last key is primary; negate both for descending order.
-    return np.lexsort((-shot_rank, -np.asarray(scores, dtype=np.float64)))
 
 
 @dataclass(frozen=True)
@@ -74,8 +66,13 @@ def write_run(
     shot_id: np.ndarray,
     score: np.ndarray,
     meta: dict[str, Any],
+    *,
+    score_dtype: type = np.float32,
 ) -> Path:
-    """Write a run atomically; ``meta`` is stored as JSON under schema metadata ``avs``."""
+    """Write a run atomically; ``meta`` is stored as JSON under schema metadata ``avs``.
+
+    ``score_dtype=np.float64`` keeps scores that float32 cannot hold exactly (a TREC run
+    converted by ``avs convert``); readers widen either to float64."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -84,7 +81,7 @@ def write_run(
             "topic": pa.array(np.asarray(topic, dtype=np.int32)),
             "rank": pa.array(np.asarray(rank, dtype=np.int32)),
             "shot_id": pa.array(np.asarray(shot_id, dtype=object).astype(str), type=pa.string()),
-            "score": pa.array(np.asarray(score, dtype=np.float32)),
+            "score": pa.array(np.asarray(score, dtype=score_dtype)),
         }
     )
     full_meta = {"format": FORMAT, "version": VERSION, **meta}

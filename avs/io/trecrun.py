@@ -14,6 +14,7 @@ from avs.errors import AvsError, FormatError
 from avs.io.atomic import atomic_open
 from avs.io.records import RunRecord
 from avs.io.textfile import gc_paused, read_text, short
+from avs.ties import rank_key
 
 __all__ = ["read_trec_run", "write_trec_run"]
 
@@ -74,9 +75,7 @@ def write_trec_run(path: str | Path, records: Iterable[RunRecord], tag: str) -> 
         by_topic.setdefault(rec.topic, []).append(rec)
     with atomic_open(path, "w") as fh:
         for topic, recs in by_topic.items():
-            # two stable sorts: secondary key first
-            recs.sort(key=lambda r: r.shot, reverse=True)
-            recs.sort(key=lambda r: r.score, reverse=True)
+            recs.sort(key=lambda r: rank_key((r.shot, float(r.score))), reverse=True)
             fh.writelines(
                 f"{topic} 0 {r.shot} {rank} {float(r.score)!r} {tag}\n"
                 for rank, r in enumerate(recs, start=1)

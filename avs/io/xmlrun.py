@@ -120,7 +120,7 @@ def read_xml_runs(path: str | Path) -> list[XmlRun]:
     a missing / non-integer tNum, elapsedTime or seqNum. It does not check the rest
     of the rules (run ``avs submit --check`` for that)."""
     from avs.submit.runid import run_id  # here, not at the top: avs.submit imports us
-    from avs.submit.years import year_from_doctype
+    from avs.trecvid import year_from_doctype
 
     path = Path(path)
     tree = parse_xml(read_bytes(path), path)

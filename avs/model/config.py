@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from avs.errors import AvsError
+from avs.resources import resource_path
 
 FUSIONS = ("laff", "laff-ml", "mean", "mhsa", "concat")
 # Bump when a change makes old weights or configs mean something else.
@@ -91,3 +94,26 @@ class LaffConfig:
         if unknown:
             raise AvsError(f"model config has unknown fields {unknown} (another avs version?)")
         return cls(**data)
+
+
+def load_preset(name: str) -> dict[str, Any]:
+    """Training settings of the shipped preset ``laff-NAME.json`` (``paper``, ``demo``), or
+    of a JSON file when ``name`` ends in ``.json``."""
+    if name.endswith(".json"):
+        path = Path(name)
+        if not path.is_file():
+            raise AvsError(f"--preset {name}: no such file")
+    else:
+        root = resource_path("configs", "laff-paper.json").parent
+        path = root / f"laff-{name}.json"
+        if not path.is_file():
+            have = sorted(p.stem.removeprefix("laff-") for p in root.glob("laff-*.json"))
+            raise AvsError(f"--preset: no preset {name!r} (have: {', '.join(have)})")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise AvsError(f"--preset {path}: cannot read it as JSON ({err})") from None
+    if not isinstance(data, dict):
+        raise AvsError(f"--preset {path}: expected a JSON object of settings")
+    data.pop("_doc", None)
+    return data

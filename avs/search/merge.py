@@ -4,7 +4,7 @@ A partial result is a pair ``(scores, rows)`` of arrays shaped ``(topics, m)``: 
 topic the ``m`` best collection rows found so far, best first. Rows are global row
 numbers of the index (shot ``ids[row]``).
 
-Order (the tie rule of docs/design.md): score descending, then shot id descending as a
+Order (the tie rule, defined once in avs/ties.py): score descending, then shot id descending as a
 string - the order NIST's sample_eval.pl uses. Rows carry no string, so the shot-id
 part is an integer *tie key*: ``tie_key(ids)[row]`` is the position of ``ids[row]`` in
 ascending string order, and "shot id descending" is "tie key descending". That makes the

@@ -9,7 +9,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from avs.submit.years import TEMPLATES, YearRules
+from avs.resources import get_template, jinja_env
+from avs.submit.years import YearRules
 
 TEMPLATE = "submission.xml.j2"
 
@@ -49,8 +50,7 @@ def _environment():
     # Imported here: jinja2 is needed only when a file is rendered.
     import jinja2
 
-    return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(TEMPLATES)),
+    return jinja_env(
         autoescape=True,  # on for .j2 too, whatever the file name
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
@@ -64,6 +64,6 @@ def render_xml(runs: list[RunResult], rules: YearRules) -> bytes:
 
     Every value is passed through :func:`xml_safe` and then escaped, so the result is
     well-formed whatever the strings hold (call xml_safe first to count replacements)."""
-    template = _environment().get_template(TEMPLATE)
+    template = get_template(_environment(), TEMPLATE)
     text = template.render(runs=runs, doctype_url=rules.doctype_url)
     return text.encode("utf-8")

@@ -2,7 +2,8 @@
 
 The run attributes grew over the years: class R (relevance feedback) from 2018,
 task (main/progress) and novelty from 2019, algo from 2023. Each rule set has its own
-DTD in ``templates/dtd/``; the collection decides the form of a valid shot id.
+DTD in ``templates/dtd/`` (shipped as package resources); the collection decides the form
+of a valid shot id. The facts come from the one TRECVID table, :mod:`avs.trecvid`.
 """
 
 from __future__ import annotations
@@ -12,20 +13,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from avs.errors import AvsError
+from avs.resources import resource_path
+from avs.trecvid import DOCTYPE_URL, FIRST_YEAR, year_from_doctype, year_spec
 
-FIRST_YEAR = 2016  # AVS started at TRECVID 2016
+__all__ = ["ROOT", "YearRules", "rules_for_year", "year_from_doctype"]
+
 ROOT = "videoAdhocSearchResults"
-DOCTYPE_URL = "https://www-nlpir.nist.gov/projects/tv{year}/dtds/videoAdhocSearchResults.dtd"
-# The year a DOCTYPE's system URL names: ".../tv2022/dtds/..." (or "tv22").
-_URL_YEAR = re.compile(r"(?i)(?<![a-z])tv(20\d\d|\d\d)(?!\d)")
-
-# Repository root (editable install): templates/ and topics/ live there.
-REPO_ROOT = Path(__file__).resolve().parents[2]
-TEMPLATES = REPO_ROOT / "templates"
-
-# Shot ids: V3C pads the video number to 5 digits, IACC.3 does not pad it.
-_SHOT_V3C = re.compile(r"shot\d{5}_\d+")
-_SHOT_IACC = re.compile(r"shot\d+_\d+")
+LAST_YEAR = 2099  # a later "year" is a typo, not a TRECVID
 
 
 @dataclass(frozen=True)
@@ -49,38 +43,11 @@ class YearRules:
 
 
 def rules_for_year(year: int) -> YearRules:
-    """The rule set of ``year``; AvsError for a year before AVS existed."""
-    if year < FIRST_YEAR or year > 2099:
+    """The rule set of ``year`` (from the TRECVID table, avs.trecvid); AvsError for a year
+    before AVS existed."""
+    if year < FIRST_YEAR or year > LAST_YEAR:
         raise AvsError(f"no TRECVID AVS rules for year {year} (AVS runs from {FIRST_YEAR})")
-    attrs = ["trType", "class"]
-    if year >= 2019:
-        attrs += ["task", "novelty"]
-    if year >= 2023:
-        attrs.append("algo")
-    attrs += ["pid", "priority", "desc"]
-    if year <= 2017:
-        dtd = "avs-2016.dtd"
-    elif year == 2018:
-        dtd = "avs-2018.dtd"
-    elif year <= 2022:
-        dtd = "avs-2019.dtd"
-    else:
-        dtd = "avs-2023.dtd"
-    if year <= 2018:
-        collection, pattern = "IACC.3", _SHOT_IACC
-    elif year <= 2021:
-        collection, pattern = "V3C1", _SHOT_V3C
-    else:
-        collection, pattern = "V3C2", _SHOT_V3C
-    return YearRules(year, TEMPLATES / "dtd" / dtd, collection, pattern, tuple(attrs))
-
-
-def year_from_doctype(system_url: str | None) -> int | None:
-    """The year a DOCTYPE's system URL names (".../tv2022/..." -> 2022), or None."""
-    if not system_url:
-        return None
-    match = _URL_YEAR.search(system_url)
-    if match is None:
-        return None
-    value = int(match.group(1))
-    return value if value >= 100 else 2000 + value
+    spec = year_spec(year)
+    return YearRules(
+        year, resource_path("dtd", spec.dtd), spec.collection, spec.shot_pattern, spec.attributes
+    )

@@ -194,18 +194,10 @@ def render_html(
     explanations: list[TopicExplanation], model: AvsModel, title: str, note: str = ""
 ) -> str:
     """A self-contained page (inline SVG, inline CSS, no script) from the explanations."""
-    from jinja2 import Environment, FileSystemLoader
+    from avs.resources import get_template, jinja_env
 
-    here = Path(__file__).resolve()
-    dirs = [p for p in (here.parents[2] / "templates", here.parents[1] / "templates") if p.is_dir()]
-    env = Environment(
-        loader=FileSystemLoader([str(d) for d in dirs]),
-        autoescape=True,  # the page is HTML whatever the template's .j2 name
-    )
-    try:
-        tpl = env.get_template("explain.html.j2")
-    except Exception as err:  # jinja2.TemplateNotFound and friends
-        raise AvsError(f"explain template not found in templates/ ({err})") from None
+    # autoescape: the page is HTML whatever the template's .j2 name
+    tpl = get_template(jinja_env(autoescape=True), "explain.html.j2")
     row = 12
     topics = []
     for e in explanations:

@@ -8,7 +8,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from avs.errors import FormatError
-from avs.io.runs import read_run, tie_order, write_run
+from avs.io.runs import read_run, write_run
+from avs.ties import tie_order
 
 
 def test_tie_order_is_score_then_shot_id_descending():

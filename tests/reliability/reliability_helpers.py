@@ -24,7 +24,8 @@ from typing import Any
 
 import numpy as np
 
-from avs.io.runs import tie_order, write_run
+from avs.io.runs import write_run
+from avs.ties import tie_order
 
 REPO = Path(__file__).resolve().parents[2]
 # Entry point of the installed CLI, run with this interpreter (no PATH lookup).

@@ -7,7 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from avs.io.runs import tie_order, write_run
+from avs.io.runs import write_run
+from avs.ties import tie_order
 from avs.io.topics import read_topics
 
 REPO = Path(__file__).resolve().parents[2]

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from avs.io.records import avs_topic
-from avs.io.runs import tie_order, write_run
+from avs.io.runs import write_run
+from avs.ties import tie_order
 from avs.submit import SubmitSettings, submit
 
 eval_api = pytest.importorskip("avs.eval.api")
