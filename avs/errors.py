@@ -43,3 +43,28 @@ class FormatErrors(AvsError):
         self.problems = list(problems)
         lines = "\n".join(f"  - {p}" for p in self.problems)
         super().__init__(f"{self.path}: {len(self.problems)} problem(s):\n{lines}")
+
+
+_OS_HINTS = {
+    "EROFS": "the file system is read-only; write somewhere else",
+    "EACCES": "permission denied; write somewhere you may write, or fix the permissions",
+    "EPERM": "operation not permitted here",
+    "ENAMETOOLONG": "the name is too long for the file system",
+    "ENOTDIR": "a part of the path is a file, not a directory",
+    "EISDIR": "a directory stands where a file was expected",
+    "ENOSPC": "no space left on device; free some space and rerun",
+    "EDQUOT": "disk quota exceeded",
+    "EFBIG": "file too large for this file system or `ulimit -f`",
+}
+
+
+def os_error_message(err: OSError) -> str:
+    """One line for an operating-system error on a user's path (read-only disk, no
+    permission, name too long...), naming the path and what to do."""
+    import errno
+
+    name = errno.errorcode.get(err.errno or 0, "")
+    where = err.filename if err.filename is not None else "avs"
+    what = err.strerror or str(err)
+    hint = _OS_HINTS.get(name)
+    return f"{where}: {what}" + (f" ({hint})" if hint and hint.lower() != what.lower() else "")

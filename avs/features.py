@@ -18,8 +18,8 @@ import numpy as np
 
 from avs.errors import AvsError
 from avs.io.atomic import check_free_space, disk_full_as_error
-from avs.io.bigfile import BigFileWriter, _replace_dir, is_bigfile
-from avs.io.h5store import (
+from avs.io.bigfile import BigFileWriter, is_bigfile, replace_dir
+from avs.io.features import (
     META_FILE,
     FeatureReader,
     FeatureStore,
@@ -205,8 +205,7 @@ def _estimate_bytes(store: FeatureReader, itemsize: int, frames: bool = True) ->
     total += sum(len(i) + 1 for i in store.ids)
     if frames and isinstance(store, FeatureStore):
         for name in store.frame_names:
-            values = store._f["frames"][name]["values"]
-            total += values.shape[0] * values.shape[1] * itemsize
+            total += store.frame_count(name) * store.frame_dim(name) * itemsize
     return total
 
 
@@ -278,7 +277,7 @@ def _to_bigfiles(
         meta = {k: v for k, v in store.attrs.items() if _jsonable(v)}
         meta.update(format="avs-features", simulated=bool(store.simulated), source=str(src))
         (tmp / META_FILE).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
-        _replace_dir(tmp, dst)
+        replace_dir(tmp, dst)
     except AvsError as err:
         # the writers name their temporary directory; the user knows only dst
         raise AvsError(str(err).replace(str(tmp), str(dst))) from None

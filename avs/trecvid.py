@@ -3,7 +3,7 @@
 Everything else in avs (workspace defaults, ``avs eval``'s year inference, ``avs submit``'s
 rules, the shipped topic files) reads this module; adding a year is one row of
 :data:`YEARS`. Sources: NIST's AVS task pages for each year (tv2016 .. tv2025) and the
-run DTDs (docs/trecvid.md summarises them). This module imports nothing but the standard
+run DTDs (docs/trecvid-formats.md summarises them). This module imports nothing but the standard
 library, so every layer may use it.
 
 Facts as the public guidelines give them:
@@ -29,7 +29,9 @@ __all__ = [
     "PROGRESS",
     "YEARS",
     "YearSpec",
+    "check_pid",
     "collection_for_year",
+    "run_id",
     "topic_years",
     "year_from_doctype",
     "year_spec",
@@ -137,3 +139,36 @@ def year_from_doctype(system_url: str | None) -> int | None:
         return None
     value = int(match.group(1))
     return value if value >= 100 else 2000 + value
+
+
+# NIST's run id convention: ``class_task_novelty_trType_pid.YY_priority``, e.g.
+# ``F_M_C_D_GodSpeed.21_1``. Years before 2019 have no task or novelty, so those parts
+# are left out (``F_D_TEAM.18_1``); algo (2023 on) is not part of the id.
+# A pid becomes part of a file name: letters, digits, '_', '-' and '.' only.
+_PID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+
+
+def check_pid(pid: str) -> str | None:
+    """A problem with ``pid`` as a run id / file name part, or None when it is fine."""
+    if not pid:
+        return "pid is empty"
+    if not _PID.fullmatch(pid):
+        return f"pid {pid!r} may hold only letters, digits, '_', '-' and '.'"
+    return None
+
+
+def run_id(
+    *,
+    class_: str,
+    tr_type: str,
+    pid: str,
+    year: int,
+    priority: int | str,
+    task: str | None = None,
+    novelty: str | None = None,
+) -> str:
+    """The NIST run id of one run, e.g. ``F_M_C_D_GodSpeed.21_1``.
+
+    ``task`` and ``novelty`` are left out when None (years before 2019)."""
+    parts = [class_] + [p for p in (task, novelty) if p is not None] + [tr_type, pid]
+    return f"{'_'.join(parts)}.{year % 100:02d}_{priority}"

@@ -41,22 +41,10 @@ from pathlib import Path
 from typing import Any
 
 from avs.errors import FormatError
+from avs.io.textfile import read_text
+from avs.trecvid import PROGRESS, collection_for_year
 
 WORKSPACE_FILE = "avs.toml"
-PROGRESS = "progress"  # year key of the progress topics (591-610, V3C1)
-
-
-def collection_for_year(year: int | None) -> str:
-    """TRECVID's collection for a year's AVS topics; ``None`` means the progress topics."""
-    if year is None:
-        return "V3C1"
-    if 2016 <= year <= 2018:
-        return "IACC.3"
-    if 2019 <= year <= 2021:
-        return "V3C1"
-    if year >= 2022:
-        return "V3C2"
-    raise ValueError(f"TRECVID AVS started in 2016; no collection for {year}")
 
 
 @dataclass(frozen=True)
@@ -80,6 +68,7 @@ class YearConfig:
     qrels: Path | None  # NIST-style qrels for `avs eval`
     topics: Path | None  # the year's topic file
     run_name: str | None  # default run name for `avs score`
+    shots: Path | None = None  # master shot list of the collection (`avs submit` checks ids)
 
 
 @dataclass(frozen=True)
@@ -130,6 +119,7 @@ class Workspace:
             qrels=pick("qrels"),
             topics=pick("topics"),
             run_name=per_year.get("run_name"),
+            shots=pick("shots"),
         )
 
     def _resolve(self, value: str | Path) -> Path:
@@ -139,7 +129,7 @@ class Workspace:
 
 _SECTIONS = {"workspace", "collections", "years", "team"}
 _WS_KEYS = {"runs", "k", "device", "scheduler"}
-_COLL_KEYS = {"features", "model", "index", "qrels"}
+_COLL_KEYS = {"features", "model", "index", "qrels", "shots"}
 _YEAR_KEYS = {"collection", "features", "model", "index", "qrels", "topics", "run_name"}
 _TEAM_KEYS = {
     "pid",
@@ -153,6 +143,10 @@ _TEAM_KEYS = {
     "year",
     "runs",
 }
+
+
+#: Largest avs.toml read (a real one is a few KB).
+MAX_WORKSPACE_BYTES = 1 << 20
 
 
 def find_workspace(start: Path | None = None) -> Path | None:
@@ -173,12 +167,16 @@ def load_workspace(path: str | Path | None = None) -> Workspace:
     if path is None:
         root = Path.cwd()
         return Workspace(None, root, root / "runs", Defaults(), {}, {}, TeamConfig())
+    if not path.exists() and not path.is_symlink():
+        raise FormatError(path, "workspace file not found")
+    # read_text: a regular file only (never a FIFO), bounded, BOM dropped.
+    text = read_text(path, "workspace", MAX_WORKSPACE_BYTES)
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise FormatError(path, "workspace file not found") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
         raise FormatError(path, f"not valid TOML: {err}") from None
+    except RecursionError:  # tables or arrays nested thousands deep
+        raise FormatError(path, "not valid TOML: nested too deeply") from None
     _check_keys(path, data, _SECTIONS, "")
     root = path.resolve().parent
     ws = _table(path, data, "workspace")

@@ -28,14 +28,14 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
-sys.path[:0] = [str(HERE), str(REPO / "tests" / "search"), str(REPO / "tests" / "reliability")]
+sys.path[:0] = [str(HERE), str(REPO)]  # score_bench; the tests' helpers (tests.support)
 
 MIB = 1 << 20
 
 
 def measure(args: list[str], cwd: Path) -> dict[str, float]:
     """Run ``avs ARGS``: wall seconds, driver and process-tree peak RSS in MiB."""
-    from reliability_helpers import measure_avs
+    from tests.support.cli import measure_avs
 
     m = measure_avs(args, cwd)
     if m.returncode != 0:
@@ -50,7 +50,8 @@ def measure(args: list[str], cwd: Path) -> dict[str, float]:
 def make_index(root: Path, shots: int, shard_rows: int) -> tuple[Path, Path]:
     """A model directory and a random index of ``shots`` rows that the model accepts."""
     from score_bench import build_index as random_shards
-    from searchkit import make_model
+
+    from tests.support.searchkit import make_model
 
     model = root / "model"
     fingerprint = make_model(model)
@@ -72,7 +73,7 @@ def make_index(root: Path, shots: int, shard_rows: int) -> tuple[Path, Path]:
 
 def topic_file(path: Path, count: int) -> Path:
     """``count`` topics of 3-6 words the tiny model knows (numbers from 701)."""
-    from searchkit import WORDS
+    from tests.support.searchkit import WORDS
 
     rng = np.random.default_rng(0)
     lines = [
@@ -91,7 +92,7 @@ def main() -> None:
     parser.add_argument("--shard-rows", type=int, default=65536)
     opts = parser.parse_args()
 
-    from reliability_helpers import QRELS_2021, write_eval_runs
+    from tests.support.files import QRELS_2021, write_eval_runs
 
     with tempfile.TemporaryDirectory(prefix="avs-load-") as tmp:
         root = Path(tmp)

@@ -1,10 +1,15 @@
-"""Shared test fixtures: paths to the real NIST files shipped in tests/fixtures."""
+"""Shared test fixtures: paths to the real NIST files shipped in tests/fixtures.
+
+Helpers shared between test directories live in tests/support/ (imported as
+``tests.support.*``); fixtures shared between them are plugins listed here."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
+
+pytest_plugins = ["tests.support.cluster"]
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO / "tests" / "fixtures"

@@ -8,13 +8,16 @@ Commands only parse options, call one library function and format its result.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import os
+import signal
 import sys
+import threading
 
 import click
 
 from avs import __version__
-from avs.errors import AvsError
+from avs.errors import AvsError, os_error_message
 
 # name -> (module, one-line help shown by `avs --help` without importing the module)
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -30,7 +33,30 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "eval": ("avs.cli.eval", "Score runs with NIST's sampled infAP (sample_eval.pl semantics)."),
     "report": ("avs.cli.report", "Compare runs across years: HTML, markdown or terminal report."),
     "submit": ("avs.cli.submit", "Render and validate TRECVID run XML."),
+    "fuse": ("avs.cli.fuse", "Fuse runs (CombSUM, CombMNZ, weighted sum, RRF, Borda) into one."),
+    "fuse-learn": ("avs.cli.fuse_learn", "Learn fusion weights on years with qrels -> recipe."),
+    "convert": ("avs.cli.convert", "Convert a run between Parquet, TREC run file and XML."),
 }
+
+
+# Commands that run a model or a cluster: they need the `model` extra (torch, dask,
+# safetensors). Every other command works on the core install.
+MODEL_COMMANDS = frozenset({"synth", "train", "explain", "index", "score"})
+MODEL_PACKAGES = ("torch", "dask", "distributed", "safetensors")
+
+
+def missing_model_packages() -> list[str]:
+    """The packages of the `model` extra that are not installed."""
+    return [name for name in MODEL_PACKAGES if importlib.util.find_spec(name) is None]
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where the process is so that context managers clean up (temporary
+    files, the LocalCluster) exactly as after Ctrl-C."""
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    raise Terminated
 
 
 class LazyGroup(click.Group):
@@ -42,6 +68,11 @@ class LazyGroup(click.Group):
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
         if name not in COMMANDS:
             return None
+        if name in MODEL_COMMANDS and (missing := missing_model_packages()):
+            raise click.ClickException(
+                f"avs {name} needs the 'model' extra ({', '.join(missing)} not installed): "
+                "pip install 'avs[model]'"
+            )
         module = importlib.import_module(COMMANDS[name][0])
         return module.command
 
@@ -51,15 +82,25 @@ class LazyGroup(click.Group):
             formatter.write_dl(rows)
 
     def invoke(self, ctx: click.Context):  # noqa: ANN201 - click's own signature
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGTERM, _on_sigterm)
         try:
             return super().invoke(ctx)
         except AvsError as err:
             raise click.ClickException(str(err)) from None
         except BrokenPipeError:
-            # `avs eval ... | head`: stop quietly, and keep Python from complaining at exit.
+            # `avs eval ... | head`: the reader has what it wanted. Stop quietly with 0, as
+            # `set -o pipefail` scripts expect, and keep Python from complaining at exit.
             devnull = os.open(os.devnull, os.O_WRONLY)
             os.dup2(devnull, sys.stdout.fileno())
-            sys.exit(1)
+            sys.exit(0)
+        except OSError as err:
+            # A read-only disk, a missing permission, a name too long...: the user's
+            # environment, not a bug in avs, so one line naming the path.
+            raise click.ClickException(os_error_message(err)) from None
+        except Terminated:
+            click.echo("terminated (SIGTERM); nothing half-written was kept", err=True)
+            sys.exit(143)
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
             sys.exit(130)
@@ -72,4 +113,17 @@ def main() -> None:
 
     Typical year: avs synth (or your features) -> avs train -> avs index ->
     avs score --topics topics/2022.txt -> avs eval -> avs report -> avs submit.
+
+    Conventions: -q/--quiet silences progress bars, --json prints results for machines,
+    --overwrite replaces an existing output (nothing is replaced without it).
+    eval, report, submit, convert, fuse and features need only the core install;
+    synth, train, explain, index and score need avs[model].
+
+    \b
+    Examples:
+      avs score --topics topics/2022.txt
+      avs eval --qrels avs.qrels.main.tv21 runs/*.parquet
+    \b
+    Shell completion (bash; zsh and fish likewise):
+      eval "$(_AVS_COMPLETE=bash_source avs)"
     """

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import click
 
-from avs.eval.formats import FORMATS
+from avs.eval.formats import FORMATS, warnings_for, write_table
+from avs.eval.measures import POOLED_WARN
 
 
 @click.command(name="eval")
@@ -31,8 +32,26 @@ from avs.eval.formats import FORMATS
 @click.option(
     "--parquet",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Also write every figure to this Parquet file (one row per run and topic).",
+    help="Also write every figure to this Parquet file (see --layout).",
 )
+@click.option(
+    "--layout",
+    type=click.Choice(["wide", "long"]),
+    default="wide",
+    show_default=True,
+    help="--parquet layout: wide = a row per run and topic, a column per figure; long = a "
+    "row per run, topic and figure (run, year, topic, measure, value, provenance).",
+)
+@click.option(
+    "--pooled-warn",
+    "pooled_warn",
+    type=float,
+    default=POOLED_WARN,
+    show_default=True,
+    help="Warn that a run's infAP is a lower bound when its mean pooled@1000 (share of its "
+    "top-1000 shots present in the qrels) is below this.",
+)
+@click.option("--overwrite", is_flag=True, help="Replace an existing --parquet file.")
 @click.option(
     "--truth",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -44,15 +63,31 @@ def command(
     fmt: str,
     as_json: bool,
     parquet: Path | None,
+    layout: str,
+    pooled_warn: float,
+    overwrite: bool,
     truth: Path | None,
 ) -> None:
     """Score RUN files (our Parquet, TREC run or submission XML) against --qrels.
 
     Parquet topic numbers map to qrels ids as "1" + number (701 -> 1701). Topics of a run
     missing from the qrels are skipped, as sample_eval does; no common topic is an error.
-    """
-    from avs.eval.api import evaluate_files
+    Besides sample_eval's figures: infAP_judged (condensed infAP) and judged@k /
+    pooled@k (k = 10, 100, 1000), in the table, --json and --parquet.
 
+    \b
+    Examples:
+      avs eval --qrels avs.qrels.main.tv21 runs/sim-laff-2021.parquet
+      avs eval --qrels avs.qrels.main.tv21 --format sample_eval tv21.RUCMM.trec
+      avs eval --qrels q.qrels runs/*.parquet --parquet scores.parquet --layout long
+    """
+    from avs.errors import AvsError
+    from avs.eval.api import evaluate_files
+    from avs.eval.coverage import check_threshold
+
+    check_threshold(pooled_warn)
+    if parquet is not None and parquet.exists() and not overwrite:
+        raise AvsError(f"{parquet}: exists; pass --overwrite to replace it")
     results = evaluate_files(qrels, runs, truth_path=truth)
     for r in results:
         if r.evaluation.skipped:
@@ -61,5 +96,11 @@ def command(
     if parquet is not None:
         from avs.eval.formats import write_parquet
 
-        write_parquet(parquet, results)
-    FORMATS["json" if as_json else fmt](results, sys.stdout)
+        write_parquet(parquet, results, layout)
+    fmt = "json" if as_json else fmt
+    if fmt == "table":  # the warnings are part of the table
+        write_table(results, sys.stdout, threshold=pooled_warn)
+        return
+    for line in warnings_for(results, pooled_warn):  # stdout stays machine-readable
+        click.echo(f"Warning: {line}", err=True)
+    FORMATS[fmt](results, sys.stdout)

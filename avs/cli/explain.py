@@ -11,29 +11,14 @@ from avs.device import DEVICES
 from avs.errors import AvsError
 
 
-def _shots_store(collection: Path | None, model_dir: Path) -> Path:
-    """The shot feature store: --collection's shots.h5, else the training collection's."""
-    if collection is None:
-        from avs.model.io import read_model_config
-
-        trained_on = read_model_config(model_dir).get("training", {}).get("collection")
-        if not trained_on:
-            raise AvsError("give --collection: the model does not record its collection")
-        collection = Path(trained_on)
-    if collection.is_file() or (collection.is_dir() and not (collection / "shots.h5").exists()):
-        return collection  # a feature store (HDF5 file or BigFile / FeatureData directory)
-    store = collection / "shots.h5"
-    if not store.exists():
-        raise AvsError(f"{collection}: no shots.h5; pass the shot feature store with --collection")
-    return store
-
-
-def _is_store(path: Path) -> bool:
-    return path.is_file() or (path / "feature.bin").exists() or path.name == "FeatureData"
-
-
 @click.command("explain")
-@click.option("--model", "model_dir", required=True, type=click.Path(exists=True, path_type=Path))
+@click.option(
+    "--model",
+    "model_dir",
+    required=True,
+    type=click.Path(exists=True, path_type=Path),
+    help="Trained LAFF model directory (models/NAME).",
+)
 @click.option(
     "--topics",
     type=click.Path(exists=True, path_type=Path),
@@ -49,8 +34,14 @@ def _is_store(path: Path) -> bool:
               help="Rank a seeded sample of this many shots (0: all).")  # fmt: skip
 @click.option("--split", type=click.Choice(["train", "val", "test"]), default=None,
               help="Print the features ranked by average weight over this split of the training collection.")  # fmt: skip
-@click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--device", type=click.Choice(DEVICES), default="auto", show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the shot sample.")
+@click.option(
+    "--device",
+    type=click.Choice(DEVICES),
+    default="auto",
+    show_default=True,
+    help="Where the model runs: auto picks CUDA when a GPU is visible.",
+)
 def command(
     model_dir: Path,
     topics: Path | None,
@@ -62,22 +53,30 @@ def command(
     seed: int,
     device: str,
 ) -> None:
-    """Show which features a LAFF model trusts: per topic and head, and for the topic's top shots."""
+    """Show which features a LAFF model trusts: per topic and head, and for the topic's top shots.
+
+    \b
+    Examples:
+      avs explain --model models/demo --topics topics/2022.txt --html runs/explain.html
+      avs explain --model models/demo --split test
+    """
     if topics is None and split is None:
         raise AvsError("nothing to explain: give --topics (with --html) and/or --split")
     if topics is not None and html_out is None:
         raise AvsError("--topics needs --html OUT.html")
     from avs.model.io import load_model
+    from avs.train.explain import require_weights
 
     model = load_model(model_dir, device)
+    require_weights(model)  # before anything is read or written
     if split is not None:
         _print_ranking(model, model_dir, collection, split)
     if topics is not None:
         from avs.io.atomic import write_text_atomic
         from avs.io.topics import read_topics
-        from avs.train.explain import explain_topics, render_html
+        from avs.train.explain import explain_topics, render_html, shots_for_model
 
-        store = _shots_store(collection, model_dir)
+        store = shots_for_model(collection, model_dir)
         items = read_topics(topics)
         explanations = explain_topics(model, items, store, top=top, sample=sample, seed=seed)
         note = f"shots from {store}" + (f" (sample of {sample})" if sample else "")
@@ -90,21 +89,14 @@ def _print_ranking(model, model_dir: Path, collection: Path | None, split: str) 
     from rich.console import Console
     from rich.table import Table
 
-    from avs.model.io import read_model_config
-    from avs.train.data import load_training_data
-    from avs.train.explain import average_weights
+    from avs.io.textfile import printable
+    from avs.train.explain import feature_ranking
 
-    root = read_model_config(model_dir).get("training", {}).get("collection")
-    if collection is not None and collection.is_dir() and not _is_store(collection):
-        root = collection
-    if not root:
-        raise AvsError("give --collection: the model does not record its training collection")
-    data = load_training_data(root, model.video_features, model.frame_features)
-    avg = average_weights(model, data, split)
+    avg = feature_ranking(model, model_dir, collection, split)
     table = Table(title=f"average attention over the {split} split")
     for col in ("side", "rank", "feature", "weight"):
         table.add_column(col)
     for side, ws in avg.items():
         for i, (name, w) in enumerate(ws.items(), 1):
-            table.add_row(side, str(i), name, f"{w:.3f}")
+            table.add_row(side, str(i), printable(name), f"{w:.3f}")
     Console().print(table)

@@ -7,48 +7,36 @@ from pathlib import Path
 
 import click
 
+from avs.cli.progress import progress_bar
 from avs.features import FeatureInfo, convert_features, feature_info
 
 
 @click.group("features")
 def command() -> None:
-    """Inspect and convert feature stores (HDF5 <-> BigFile / FeatureData)."""
+    """Inspect and convert feature stores (HDF5 <-> BigFile / FeatureData).
 
-
-def _progress_bar(description: str):  # noqa: ANN202 - returns (Progress, callback)
-    """A rich progress bar on stderr and a callback ``(name, done, total)`` driving it."""
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
-
-    console = Console(stderr=True)
-    bar = Progress(
-        "[progress.description]{task.description}",
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-        console=console,
-        transient=True,
-        disable=not console.is_terminal,  # no bar (or blank lines) in logs and pipes
-    )
-    tasks: dict[str, int] = {}
-
-    def update(name: str, done: int, total: int) -> None:
-        if name not in tasks:
-            tasks[name] = bar.add_task(f"{description} {name}", total=total)
-        bar.update(tasks[name], completed=done)
-
-    return bar, update
+    \b
+    Examples:
+      avs features info collections/sim/shots.h5
+      avs features convert collections/sim/shots.h5 /tmp/bigfiles
+    """
 
 
 @command.command("info")
 @click.argument("path", type=click.Path(exists=True, path_type=Path))
 @click.option("--no-scan", is_flag=True, help="Skip the NaN/Inf scan (reads every row).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
-def info_cmd(path: Path, no_scan: bool, as_json: bool) -> None:
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+def info_cmd(path: Path, no_scan: bool, as_json: bool, quiet: bool) -> None:
     """Show ids, extractors, dims, dtype, NaN/Inf counts of the store at PATH
-    (an HDF5 file, a BigFile directory or a FeatureData directory of BigFiles)."""
-    bar, update = _progress_bar("scanning")
-    with bar:
+    (an HDF5 file, a BigFile directory or a FeatureData directory of BigFiles).
+
+    \b
+    Examples:
+      avs features info collections/sim/shots.h5
+      avs features info VisualSearch/v3c1/FeatureData --no-scan --json
+    """
+    with progress_bar(quiet) as update:
         info = feature_info(path, scan=not no_scan, progress=update)
     if as_json:
         # default=str: attributes from other tools may hold values JSON has no type for
@@ -95,17 +83,37 @@ def _format_info(info: FeatureInfo, scanned: bool) -> str:
     help="Values in an HDF5 destination (default: the source's, float32 for BigFile).",
 )
 @click.option("--allow-nan", is_flag=True, help="Copy rows holding NaN/Inf instead of refusing.")
-@click.option("--force", is_flag=True, help="Replace DST if it exists.")
+@click.option(
+    "--overwrite",
+    "--force",
+    "force",
+    is_flag=True,
+    help="Replace DST if it exists (--force is the old name).",
+)
 @click.option("--block-rows", type=click.IntRange(min=1), default=None, help="Rows per block.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def convert_cmd(
-    src: Path, dst: Path, dtype: str | None, allow_nan: bool, force: bool, block_rows: int | None
+    src: Path,
+    dst: Path,
+    dtype: str | None,
+    allow_nan: bool,
+    force: bool,
+    block_rows: int | None,
+    quiet: bool,
+    as_json: bool,
 ) -> None:
     """Convert SRC to DST, streaming; DST is written atomically.
 
     DST ending in .h5 gets an HDF5 store; any other DST becomes a directory with one
-    BigFile per extractor (DST/<name>/feature.bin, id.txt, shape.txt)."""
-    bar, update = _progress_bar("converting")
-    with bar:
+    BigFile per extractor (DST/<name>/feature.bin, id.txt, shape.txt).
+
+    \b
+    Examples:
+      avs features convert shots.h5 bigfiles/          # HDF5 -> one BigFile per extractor
+      avs features convert VisualSearch/v3c1/FeatureData shots.h5 --dtype float16
+    """
+    with progress_bar(quiet) as update:
         result = convert_features(
             src,
             dst,
@@ -115,6 +123,11 @@ def convert_cmd(
             block_rows=block_rows,
             progress=update,
         )
+    if as_json:
+        click.echo(json.dumps({"dst": str(result.dst), "rows": result.n, "dtype": result.dtype,
+                               "extractors": result.extractors,
+                               "skipped_frames": list(result.skipped_frames)}))  # fmt: skip
+        return
     dims = ", ".join(f"{k} ({v})" for k, v in result.extractors.items())
     click.echo(f"wrote {result.dst}: {result.n:,} rows, {result.dtype}, extractors {dims}")
     for name in result.skipped_frames:

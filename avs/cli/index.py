@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
+import json
 from pathlib import Path
 
 import click
@@ -29,15 +29,32 @@ from avs.device import DEVICES
 @click.option(
     "--shard-rows",
     default=65536,
+    type=click.IntRange(min=1),
     show_default=True,
     help="Shots per shard file (and per Dask task).",
 )
 @click.option(
-    "--dtype", type=click.Choice(["float16", "float32"]), default="float16", show_default=True
+    "--dtype",
+    type=click.Choice(["float16", "float32"]),
+    default="float16",
+    show_default=True,
+    help="Stored embedding type (float16: half the disk and memory).",
 )
-@click.option("--device", type=click.Choice(DEVICES), default="auto", show_default=True)
+@click.option(
+    "--device",
+    type=click.Choice(DEVICES),
+    default="auto",
+    show_default=True,
+    help="Where the model runs: auto picks CUDA when a GPU is visible.",
+)
 @click.option("--scheduler", default="", help="Dask scheduler address; default: a LocalCluster.")
+@click.option(
+    "--allow-nan",
+    is_flag=True,
+    help="Index shots whose features give NaN/Inf embeddings as zero vectors (default: refuse).",
+)
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@click.option("--json", "as_json", is_flag=True, help="Print the manifest as JSON.")
 def command(
     collection: Path,
     model: Path,
@@ -46,51 +63,46 @@ def command(
     dtype: str,
     device: str,
     scheduler: str,
+    allow_nan: bool,
     quiet: bool,
+    as_json: bool,
 ) -> None:
     """Embed every shot of a collection with a model (Dask, resumable).
 
     COLLECTION is a collection directory (its shots.h5 is used) or a feature store.
-    Shards already written for the same model are kept."""
+    Shards already written for the same model are kept.
+
+    \b
+    Examples:
+      avs index collections/sim --model models/demo --out index/demo
+      avs index shots.h5 --model models/laff --out index/laff --scheduler tcp://head:8786
+    """
+    from avs.cli.progress import progress_bar
     from avs.device import resolve_device
-    from avs.search.cluster import dask_client
-    from avs.search.index import build_index, features_path, read_manifest
+    from avs.search.index import LABEL, run_index
 
-    dev = resolve_device(device)
-    features_path(collection)  # fail before starting a cluster
-    with contextlib.ExitStack() as stack:
-        bar = None
-        if not quiet:
-            from rich.console import Console
-            from rich.progress import Progress
-
-            bar = stack.enter_context(Progress(console=Console(stderr=True)))
-            task = bar.add_task("embedding shots", total=None)
-
-        def progress(done: int, total: int) -> None:
-            if bar is not None:
-                bar.update(task, completed=done, total=total)
-
-        from avs.io.h5store import open_features
-
-        with open_features(features_path(collection)) as store:
-            shards = -(-store.n // max(1, shard_rows))
-        client, threads = stack.enter_context(dask_client(scheduler, dev, shards))
-        build_index(
+    with progress_bar(quiet, unit="shots") as progress:
+        manifest = run_index(
             collection,
             model,
             out,
             shard_rows=shard_rows,
             dtype=dtype,
-            device=dev,
-            client=client,
-            threads=threads,
+            device=resolve_device(device),
+            scheduler=scheduler,
             progress=progress,
+            allow_nan=allow_nan,
         )
-    manifest = read_manifest(out)
     tp = manifest.get("throughput", {})
+    if as_json:
+        click.echo(json.dumps({"index": str(out), **manifest}, default=str))
+        return
+    rate = (
+        f"embedded {tp['shots']:,} shots at {tp['shots_per_s']:,.0f} shots/s"
+        if tp.get("shots_per_s")
+        else f"nothing to embed ({LABEL}: all {manifest['n']:,} shots already in the index)"
+    )
     click.echo(
         f"index written: {out} ({manifest['n']:,} shots, dim {manifest['dim']}, "
-        f"{len(manifest['shards'])} shard(s), {manifest['dtype']}); "
-        f"{tp.get('shots_per_s')} shots/s, transform at {tp.get('gemm_fraction')} of GEMM peak"
+        f"{len(manifest['shards'])} shard(s), {manifest['dtype']}); {rate}"
     )

@@ -7,6 +7,10 @@ from pathlib import Path
 
 import click
 
+from avs.eval.measures import POOLED_WARN
+
+SUFFIX_FORMATS = {".md": "markdown", ".markdown": "markdown", ".csv": "csv", ".tex": "latex"}
+
 
 @click.command(name="report")
 @click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path))
@@ -28,11 +32,33 @@ import click
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["html", "markdown"]),
+    type=click.Choice(["html", "markdown", "csv", "latex"]),
     default=None,
-    help="Default: markdown when --out ends in .md, else html.",
+    help="Default from --out's suffix: .md markdown, .csv csv, .tex latex, else html.",
 )
-@click.option("--title", default="AVS run report", show_default=True)
+@click.option(
+    "--baseline",
+    metavar="RUN",
+    help="Test every run of a year against this run (default: every pair of runs).",
+)
+@click.option(
+    "--topics",
+    "topic_files",
+    multiple=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Topic file whose texts to show (repeatable; the shipped TRECVID topic files "
+    "are used without it).",
+)
+@click.option(
+    "--pooled-warn",
+    "pooled_warn",
+    type=float,
+    default=POOLED_WARN,
+    show_default=True,
+    help="Flag runs whose mean pooled@1000 is below this: their infAP is a lower bound.",
+)
+@click.option("--overwrite", is_flag=True, help="Replace --out if it exists.")
+@click.option("--title", default="AVS run report", show_default=True, help="Page title.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the paired tests.")
 @click.option(
     "--permutations",
@@ -49,22 +75,47 @@ def command(
     title: str,
     seed: int,
     permutations: int,
+    baseline: str | None,
+    topic_files: tuple[Path, ...],
+    pooled_warn: float,
+    overwrite: bool,
 ) -> None:
     """Report on INPUTS: runs (Parquet, TREC, XML), each scored against its year's
     --qrels (year from run metadata, else from its topic numbers), and/or results saved
     with `avs eval --format json`.
 
     Writes mean infAP per run per year, per-topic infAP per year with runs side by side,
-    best and worst topics, and paired randomization tests between runs of a year.
+    best and worst topics, coverage (pooled@1000) with a warning where infAP is a lower
+    bound, and paired randomization tests between runs of a year, Holm-Bonferroni
+    adjusted over each year's tests, with per-topic win/tie/loss counts.
+
+    \b
+    Examples:
+      avs report runs/a-2021.parquet runs/b-2021.parquet --qrels 2021=q21.qrels --out r.html
+      avs report runs/*.parquet --qrels 2021=q21 --qrels 2022=q22 --baseline a-2022 \\
+          --format markdown --out report.md
     """
-    from avs.report.data import build_report
-    from avs.report.inputs import collect_results
+    from avs.errors import AvsError
+    from avs.eval.coverage import check_threshold
+    from avs.report.data import build_report, year_of
+    from avs.report.inputs import collect_results, topic_texts
     from avs.report.render import print_overview, write_report
 
+    check_threshold(pooled_warn)
     if fmt is None:
-        fmt = "markdown" if out.suffix.lower() in (".md", ".markdown") else "html"
+        fmt = SUFFIX_FORMATS.get(out.suffix.lower(), "html")
+    if out.exists() and not overwrite:
+        raise AvsError(f"{out}: exists; pass --overwrite to replace it")
     results = collect_results(inputs, qrels)
-    data = build_report(results, seed=seed, permutations=permutations)
+    texts = topic_texts(sorted({year_of(r) for r in results}), topic_files)
+    data = build_report(
+        results,
+        seed=seed,
+        permutations=permutations,
+        baseline=baseline,
+        topic_texts=texts,
+        threshold=pooled_warn,
+    )
     print_overview(data, sys.stdout)
     written = write_report(data, out, fmt, title)
     click.echo(f"wrote {written}")

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import click
 
 from avs.device import DEVICES
-from avs.errors import AvsError
 
 
 @click.command("score")
@@ -55,6 +55,7 @@ from avs.errors import AvsError
 )
 @click.option("--overwrite", is_flag=True, help="Replace an existing run of the same name.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON object.")
 def command(
     topics: Path,
     index: Path | None,
@@ -67,50 +68,37 @@ def command(
     resume: bool,
     overwrite: bool,
     quiet: bool,
+    as_json: bool,
 ) -> None:
     """Rank shots for every topic of a year (Dask) into runs/NAME.parquet.
 
     Settings come from avs.toml (the year from the topic file's name picks the
-    collection, model and index); every flag overrides it."""
-    from avs.device import resolve_device
-    from avs.io.topics import read_topics, topics_year
-    from avs.search.job import ScoreJob, run_score
-    from avs.workspace import load_workspace
+    collection, model and index); every flag overrides it.
 
-    read_topics(topics)  # a missing, empty or malformed file is the first thing to report
-    ws = load_workspace()
-    year = topics_year(topics)
-    yc = ws.year_config(year)
-    problems = []
-    index = index or yc.index
-    model = model or yc.model
-    where = f"year {year}" if year else "the progress topics"
-    if index is None:
-        problems.append(
-            f"no index for {where} (collection {yc.collection}): pass --index or set "
-            f"index under [collections.{yc.collection}] in avs.toml"
-        )
-    if model is None:
-        problems.append(
-            f"no model for {where} (collection {yc.collection}): pass --model or set "
-            f"model under [collections.{yc.collection}] in avs.toml"
-        )
-    if problems:
-        raise AvsError("; ".join(problems))
-    name = run_name or yc.run_name or f"{Path(model).name}-{topics.stem}"
-    job = ScoreJob(
-        topics=topics,
-        index=Path(index),
-        model=Path(model),
-        runs_dir=runs_dir or ws.runs_dir,
-        run_name=name,
-        k=k if k is not None else ws.defaults.k,
-        device=resolve_device(device or ws.defaults.device),
-        scheduler=scheduler if scheduler is not None else ws.defaults.scheduler,
+    \b
+    Examples:
+      avs score --topics topics/2022.txt
+      avs score --topics topics/2021.txt --model models/demo --index index/demo \\
+          --run-name demo-2021 --device cpu --overwrite
+    """
+    from avs.cli.progress import progress_bar
+    from avs.search.job import plan_score, run_score
+
+    job = plan_score(
+        topics,
+        index=index,
+        model=model,
+        run_name=run_name,
+        k=k,
+        scheduler=scheduler,
+        device=device,
+        runs_dir=runs_dir,
         resume=resume,
         overwrite=overwrite,
-        year=year,
-        collection=yc.collection,
     )
-    out = run_score(job, progress=not quiet)
-    click.echo(f"run written: {out}")
+    with progress_bar(quiet, unit="shots") as progress:
+        out = run_score(job, progress=progress)
+    if as_json:
+        click.echo(json.dumps({"run": str(out), "run_name": job.run_name, "year": job.year}))
+    else:
+        click.echo(f"run written: {out}")

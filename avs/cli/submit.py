@@ -1,4 +1,4 @@
-"""``avs submit``: Parquet runs -> one validated TRECVID submission XML; ``--check`` any XML.
+"""``avs submit``: runs of any kind -> one validated TRECVID submission XML; ``--check`` any XML.
 
 Options left out come from ``[team]`` in avs.toml. Several runs go into one file; their
 priorities are given one per run (``--priority 1 --priority 3``) or as one N, meaning
@@ -8,11 +8,121 @@ once per run.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import click
 
 from avs.errors import FormatErrors
+from avs.submit.api import ALGOS, NOVELTIES, TASKS, TR_TYPES
+
+CLASSES = ("F", "M", "R")
+
+EPILOG = """\b
+Examples:
+  avs submit                       # everything from [team] in avs.toml
+  avs submit runs/a-2022.parquet runs/fused-2022.parquet --pid TEAM --priority 1 \\
+      --tr-type D --class F --task M --novelty C --desc "LAFF" --desc "fused"
+  avs submit runs/fused-2022.parquet --elapsed 12 --shots collections/V3C2/shots.txt ...
+  avs submit --check runs/F_M_C_D_TEAM.22_1.xml --shots collections/V3C2/shots.txt
+"""
+
+
+def parse_elapsed(text: str | None) -> float | dict[int, float] | None:
+    """``"12"`` -> 12.0 (every topic); ``"701=3,702=4.5"`` -> {701: 3.0, 702: 4.5}."""
+    if text is None:
+        return None
+    try:
+        if "=" not in text:
+            value = float(text)
+            if not value >= 0:
+                raise ValueError
+            return value
+        out = {}
+        for part in text.split(","):
+            topic, _, seconds = part.partition("=")
+            out[int(topic)] = float(seconds)
+            if not out[int(topic)] >= 0:
+                raise ValueError
+        return out
+    except ValueError:
+        raise click.BadParameter(
+            f"{text!r}: expected SECONDS (one value for every topic) or TOPIC=SECONDS,...",
+            param_hint="--elapsed",
+        ) from None
+
+
+_OPTIONS = [
+    click.option("--pid", help="Team id registered with NIST."),
+    click.option(
+        "--priority",
+        "priorities",
+        type=int,
+        multiple=True,
+        help="1-10; once per run, or once (N, N+1, ... for the runs in order).",
+    ),
+    click.option("--tr-type", type=click.Choice(TR_TYPES), help="Training type."),
+    click.option(
+        "--class",
+        "class_",
+        type=click.Choice(CLASSES),
+        help="F automatic, M manually assisted, R relevance feedback (2018 on).",
+    ),
+    click.option("--task", type=click.Choice(TASKS), help="M main or P progress (2019 on)."),
+    click.option(
+        "--novelty", type=click.Choice(NOVELTIES), help="N novelty or C common run (2019 on)."
+    ),
+    click.option("--algo", type=click.Choice(ALGOS), help="C concept-based or V other (2023 on)."),
+    click.option("--desc", "descs", multiple=True, help="Run description; once, or once per run."),
+    click.option("--year", type=int, help="TRECVID year (default: from the runs' metadata)."),
+    click.option(
+        "--topics",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="Topic file every run must answer (default: the year's).",
+    ),
+    click.option(
+        "--elapsed",
+        metavar="SECONDS|TOPIC=SECONDS,...",
+        help="Seconds per topic for runs that record none (TREC, fused): one value for "
+        "every topic, or one per topic.",
+    ),
+    click.option(
+        "--shots",
+        type=click.Path(path_type=Path),
+        help="Master shot list (one id per line, a feature store or a collection "
+        "directory): every shot id not in it is a problem. Default: [collections.X] shots.",
+    ),
+]
+
+
+def submission_options(fn: Callable) -> Callable:
+    """The options that say what a submission file holds (shared with `avs convert`)."""
+    for option in reversed(_OPTIONS):
+        fn = option(fn)
+    return fn
+
+
+def settings_from_options(options: dict[str, Any], runs: tuple = (), out: Path | None = None):
+    """A :class:`avs.submit.SubmitSettings` from the parsed submission options."""
+    from avs.submit import SubmitSettings
+
+    return SubmitSettings(
+        runs=runs,
+        pid=options["pid"],
+        priorities=options["priorities"],
+        tr_type=options["tr_type"],
+        class_=options["class_"],
+        task=options["task"],
+        novelty=options["novelty"],
+        algo=options["algo"],
+        descs=options["descs"],
+        year=options["year"],
+        topics=options["topics"],
+        out=out,
+        elapsed=parse_elapsed(options["elapsed"]),
+        shots=options["shots"],
+    )
 
 
 def _summary(result) -> str:
@@ -32,28 +142,9 @@ def _summary(result) -> str:
     return "\n".join(lines)
 
 
-@click.command(name="submit")
-@click.argument("runs", nargs=-1, type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--pid", help="Team id registered with NIST.")
-@click.option(
-    "--priority",
-    "priorities",
-    type=int,
-    multiple=True,
-    help="1-10; once per run, or once (N, N+1, ... for the runs in order).",
-)
-@click.option("--tr-type", help="Training type: A, D, E or F.")
-@click.option("--class", "class_", help="F automatic, M manually assisted, R relevance feedback.")
-@click.option("--task", help="M main or P progress (2019 on).")
-@click.option("--novelty", help="N novelty or C common run (2019 on).")
-@click.option("--algo", help="C concept-based or V other (2023 on).")
-@click.option("--desc", "descs", multiple=True, help="Run description; once, or once per run.")
-@click.option("--year", type=int, help="TRECVID year (default: from the runs' metadata).")
-@click.option(
-    "--topics",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Topic file every run must answer (default: the year's).",
-)
+@click.command(name="submit", epilog=EPILOG)
+@click.argument("runs", nargs=-1, metavar="[RUN[#RUNID]]...")
+@submission_options
 @click.option(
     "--out",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -67,32 +158,27 @@ def _summary(result) -> str:
     help="Validate this XML file instead (exit 0 only if it has no problem).",
 )
 def command(
-    runs: tuple[Path, ...],
-    pid: str | None,
-    priorities: tuple[int, ...],
-    tr_type: str | None,
-    class_: str | None,
-    task: str | None,
-    novelty: str | None,
-    algo: str | None,
-    descs: tuple[str, ...],
-    year: int | None,
-    topics: Path | None,
+    runs: tuple[str, ...],
     out: Path | None,
     dry_run: bool,
     check_path: Path | None,
+    **options: Any,
 ) -> None:
-    """Render runs as TRECVID run XML, validate it (our DTD + NIST's checks), write it.
+    """Render runs (Parquet, TREC run files, submission XML: whatever `avs eval` reads)
+    as TRECVID run XML, validate it (our DTD + NIST's checks), write it.
 
     Plain `avs submit` takes everything from [team] in avs.toml. Nothing is written
-    when any check fails; every problem is listed.
+    when any check fails; every problem is listed. One run of an XML file holding
+    several is named FILE.xml#RUNID.
     """
-    from avs.submit import SubmitSettings, check, submit
+    from avs.submit import check, submit
 
     if check_path is not None:
         if runs:
             raise click.UsageError("--check validates an XML file; do not name runs with it")
-        report = check(check_path, topics=topics, year=year)
+        report = check(
+            check_path, topics=options["topics"], year=options["year"], shots=options["shots"]
+        )
         if not report.ok:
             raise FormatErrors(check_path, report.problems)
         click.echo(
@@ -100,21 +186,7 @@ def command(
             f"topics from {', '.join(report.topics_files)})"
         )
         return
-    settings = SubmitSettings(
-        runs=runs,
-        pid=pid,
-        priorities=priorities,
-        tr_type=tr_type,
-        class_=class_,
-        task=task,
-        novelty=novelty,
-        algo=algo,
-        descs=descs,
-        year=year,
-        topics=topics,
-        out=out,
-    )
-    result = submit(settings, dry_run=dry_run)
+    result = submit(settings_from_options(options, runs, out), dry_run=dry_run)
     for note in result.notes:
         click.echo(f"note: {note}", err=True)
     click.echo(_summary(result))

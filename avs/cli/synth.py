@@ -42,8 +42,15 @@ import click
 @click.option(
     "--captions", type=int, default=5, show_default=True, help="Captions per training video."
 )
-@click.option("--force", is_flag=True, help="Replace an existing collection directory.")
-@click.option("--quiet", is_flag=True, help="No progress bar.")
+@click.option(
+    "--overwrite",
+    "--force",
+    "overwrite",
+    is_flag=True,
+    help="Replace an existing collection directory (--force is the old name).",
+)
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@click.option("--json", "as_json", is_flag=True, help="Print collection.json instead of a summary.")
 def command(
     out: Path,
     topic_files: tuple[Path, ...],
@@ -52,35 +59,28 @@ def command(
     difficulty: float,
     train_videos: int,
     captions: int,
-    force: bool,
+    overwrite: bool,
     quiet: bool,
+    as_json: bool,
 ) -> None:
     """Write a SIMULATED collection to OUT: shots.h5, train/, qrels/, truth/ and
-    collection.json (docs/design.md). Same seed, same files."""
+    collection.json (docs/design.md). Same seed, same files.
+
+    \b
+    Examples:
+      avs synth collections/sim --topics topics/2021.txt --topics topics/2022.txt
+      avs synth /tmp/small --topics topics/2022.txt --shots 20000 --seed 3 --overwrite
+    """
     if "numpy" not in sys.modules:
         # A fresh `avs synth` process: one BLAS thread, as synth runs its own threads
         # (works without threadpoolctl; see avs.synth.extractors.single_threaded_libraries).
         for var in ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
             os.environ.setdefault(var, "1")
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
-
+    from avs.cli.progress import progress_bar
     from avs.synth.collection import synthesize
 
     start = time.perf_counter()
-    columns = (
-        "[progress.description]{task.description}",
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeRemainingColumn(),
-    )
-    with Progress(*columns, disable=quiet, transient=False) as bar:
-        tasks: dict[str, int] = {}
-
-        def report(label: str, done: int, total: int) -> None:
-            if label not in tasks:
-                tasks[label] = bar.add_task(label, total=total)
-            bar.update(tasks[label], completed=done)
-
+    with progress_bar(quiet) as report:
         path = synthesize(
             out,
             topic_files,
@@ -89,11 +89,14 @@ def command(
             difficulty=difficulty,
             train_videos=train_videos,
             captions_per_video=captions,
-            overwrite=force,
+            overwrite=overwrite,
             progress=report,
         )
     elapsed = time.perf_counter() - start
     meta = json.loads((path / "collection.json").read_text(encoding="utf-8"))
+    if as_json:
+        click.echo(json.dumps(meta, indent=2))
+        return
     click.echo(
         f"simulated collection {path}: {meta['shots']} shots in {meta['videos']} videos, "
         f"{meta['train_videos']} training videos, extractors "

@@ -14,6 +14,7 @@ from typing import Any
 from avs.eval.runs import LoadedRun, load_runs
 from avs.eval.truth import relevant_sets, true_ap
 from avs.eval.xinfap import Evaluation, TopicJudgements, evaluate, prepare_qrels
+from avs.io.textfile import gc_paused
 
 
 @dataclass(frozen=True)
@@ -77,10 +78,14 @@ def evaluate_files(
     several runs). Raises AvsError/FormatError naming the file (and line) at fault."""
     from avs.io.qrels import read_qrels
 
-    judgements = prepare_qrels(read_qrels(qrels_path))
-    truth = relevant_sets(read_qrels(truth_path)) if truth_path is not None else None
-    results = []
-    for path in run_paths:
-        for run in load_runs(path):
-            results.append(evaluate_loaded(run, judgements, qrels_path, truth, truth_path))
+    # Scoring builds millions of small tuples and lists that all stay alive until the
+    # end: with the cyclic collector running, its repeated full passes cost a third of
+    # the time of 20 runs, and there is no cycle to collect.
+    with gc_paused():
+        judgements = prepare_qrels(read_qrels(qrels_path))
+        truth = relevant_sets(read_qrels(truth_path)) if truth_path is not None else None
+        results = []
+        for path in run_paths:
+            for run in load_runs(path):
+                results.append(evaluate_loaded(run, judgements, qrels_path, truth, truth_path))
     return results

@@ -111,3 +111,39 @@ TOPIC_ORDER: tuple[str, ...] = tuple(
 ALL_ORDER: tuple[str, ...] = tuple(
     m.name for m in (INFAP, INFNDCG, *IPREC, *IP, INUM_REL_RET, INUM_REL, NUM_RET)
 )
+
+# ---------------------------------------------------------------------------------------
+# Figures avs adds (never part of the sample_eval output): how far to trust a run's
+# infAP when the run was not in the pool. Definitions and findings: docs/evaluation.md.
+
+COVERAGE_DEPTHS: tuple[int, ...] = (10, 100, 1000)
+#: Default pooled@1000 below which a run's infAP is flagged as a lower bound.
+POOLED_WARN = 0.8
+
+INFAP_JUDGED = _mean(
+    "infAP_judged",
+    "Condensed infAP (Sakai's condensed lists on the sampled qrels): infAP of the run's "
+    "first 1000 distinct shots with the shots absent from the qrels removed first, so a "
+    "relevant shot is credited at its rank among pooled shots. Equals infAP when every "
+    "shot walked is in the qrels; never below it.",
+)
+JUDGED_AT = tuple(
+    _mean(
+        f"judged@{k}",
+        f"Share of the run's first {k} distinct shots (tie order) that the qrels judge "
+        f"(rel >= 0), divided by {k} (a shorter list counts its missing ranks as unjudged).",
+    )
+    for k in COVERAGE_DEPTHS
+)
+POOLED_AT = tuple(
+    _mean(
+        f"pooled@{k}",
+        f"Share of the run's first {k} distinct shots (tie order) present in the qrels at "
+        f"all (unsampled -1 entries included), divided by {k}.",
+    )
+    for k in COVERAGE_DEPTHS
+)
+#: The added figures, keyed by name; all are means over topics in the `all` line.
+EXTRA_MEASURES: dict[str, Measure] = {m.name: m for m in (INFAP_JUDGED, *JUDGED_AT, *POOLED_AT)}
+#: Their order in every output (after sample_eval's figures).
+EXTRA_ORDER: tuple[str, ...] = tuple(EXTRA_MEASURES)

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from avs.errors import AvsError
-from avs.io.records import avs_topic, qrels_topic
+from avs.io.records import RunRecord, avs_topic, qrels_topic
 from avs.trecvid import YEARS
 
 RunKind = Literal["parquet", "trec", "xml"]
@@ -77,11 +77,14 @@ def sniff_kind(path: Path) -> RunKind | Literal["json"]:
     return "trec"
 
 
-def _group(records: Iterable) -> dict[str, list[tuple[str, float]]]:
-    grouped: dict[str, list[tuple[str, float]]] = {}
-    for rec in records:
-        grouped.setdefault(rec.topic, []).append((rec.shot, rec.score))
-    return grouped
+def _group(records: Iterable[RunRecord]) -> dict[str, list[tuple[str, float]]]:
+    """Records -> topic id -> [(shot, score), ...], file order kept (XML runs)."""
+    from avs.io.trecrun import group_by_topic
+
+    records = list(records)
+    return group_by_topic(
+        [r.topic for r in records], [r.shot for r in records], [r.score for r in records]
+    )
 
 
 def _load_parquet(path: Path) -> LoadedRun:
@@ -106,9 +109,9 @@ def _load_parquet(path: Path) -> LoadedRun:
 
 
 def _load_trec(path: Path) -> LoadedRun:
-    from avs.io.trecrun import read_trec_run
+    from avs.io.trecrun import read_trec_topics
 
-    topics = _group(read_trec_run(path))
+    topics = read_trec_topics(path)
     return LoadedRun(path.name, path, "trec", topics, year=infer_year(topics))
 
 

@@ -16,12 +16,25 @@ keeps the later record's score.
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
+
+import numpy as np
 
 from avs.errors import AvsError
-from avs.eval.measures import ALL_ORDER, IP_CUTOFFS, MEASURES, RECALL_LEVELS, RESULT_CAP
+from avs.eval.measures import (
+    ALL_ORDER,
+    COVERAGE_DEPTHS,
+    EXTRA_ORDER,
+    IP_CUTOFFS,
+    MEASURES,
+    RECALL_LEVELS,
+    RESULT_CAP,
+)
 from avs.io.records import Qrel, RunRecord
+from avs.ties import rank_records
 
 EPS = 0.00001  # sample_eval's smoothing constant; keep its 1/3 artefact (docs/xinfap.md)
 
@@ -38,10 +51,15 @@ class TopicJudgements:
     relevant: tuple[int, ...]  # R_s: entries with rel > 0
     by_grade: dict[int, tuple[int, ...]]  # grade g -> R_{s,g}
 
-    @property
+    @cached_property
     def est_relevant(self) -> float:
         """R^ = sum over strata with J_s > 0 of R_s * N_s / J_s."""
         return _estimate(self.relevant, self.pooled, self.judged)
+
+    @cached_property
+    def ideal_dcg(self) -> float:
+        """IDCG (see :func:`_ideal_dcg`), computed once for every run scored."""
+        return _ideal_dcg(self)
 
 
 def _estimate(counts: Sequence[int], pooled: Sequence[int], judged: Sequence[int]) -> float:
@@ -74,18 +92,17 @@ def prepare_qrels(qrels: Iterable[Qrel]) -> dict[str, TopicJudgements]:
         entries = per_topic[topic]
         strata = tuple(sorted({s for s, _ in entries.values()}, key=_stratum_key))
         index = {label: i for i, label in enumerate(strata)}
+        shots = {shot: (index[label], rel) for shot, (label, rel) in entries.items()}
         pooled, judged, relevant = [0] * len(strata), [0] * len(strata), [0] * len(strata)
         by_grade: dict[int, list[int]] = {}
-        shots: dict[str, tuple[int, int]] = {}
-        for shot, (label, rel) in entries.items():
-            s = index[label]
-            shots[shot] = (s, rel)
-            pooled[s] += 1
+        # count (stratum, rel) pairs once instead of updating four counters per entry
+        for (s, rel), count in Counter(shots.values()).items():
+            pooled[s] += count
             if rel >= 0:
-                judged[s] += 1
+                judged[s] += count
             if rel > 0:
-                relevant[s] += 1
-                by_grade.setdefault(rel, [0] * len(strata))[s] += 1
+                relevant[s] += count
+                by_grade.setdefault(rel, [0] * len(strata))[s] += count
         prepared[topic] = TopicJudgements(
             topic,
             strata,
@@ -102,11 +119,8 @@ def rank_shots(records: Iterable[tuple[str, float]]) -> list[str]:
     """Distinct shots in sample_eval order: score descending, ties by shot id descending.
 
     A shot listed twice is one shot; the later record's score replaces the earlier."""
-    scores: dict[str, float] = {}
-    for shot, score in records:
-        scores[shot] = score
-    ordered = sorted(scores.items(), key=lambda item: (item[1], item[0]), reverse=True)
-    return [shot for shot, _ in ordered]
+    scores = dict(records)  # later records replace earlier ones, as in the script
+    return [shot for shot, _ in rank_records(scores.items())]
 
 
 @dataclass(frozen=True)
@@ -136,24 +150,37 @@ def _ideal_dcg(judgements: TopicJudgements) -> float:
     return idcg
 
 
-def _iprec(est: list[float], walked: int, est_relevant: float) -> list[float]:
+def _iprec(est: np.ndarray, walked: int, est_relevant: float) -> list[float]:
     """11-point interpolated precision with sample_eval's sweep (one level per rank).
 
-    ``est[k]`` is est_rel after rank k (k = 1 .. walked)."""
+    ``est[k]`` is est_rel after rank k (k = 1 .. walked). The script walks k from
+    ``walked`` down to 1 keeping ``best`` = max est[k']/k' over k' >= k, and fills the
+    current level c at the first k (from the top) where cut[c] > est[k], then moves to
+    c - 1; levels left over get the final best. est is not monotone (a judged
+    non-relevant shot in a stratum with unjudged entries lowers it), so the level's
+    rank is found by search, not by bisection."""
     iprec = [0.0] * len(RECALL_LEVELS)
     cut = [level / 10 * est_relevant for level in RECALL_LEVELS]
     c = len(cut) - 1
-    last = est[walked] if walked else 0.0
+    last = float(est[walked]) if walked else 0.0
     while c >= 0 and cut[c] > last:
         c -= 1
-    best = 0.0
-    for k in range(walked, 0, -1):
-        best = max(best, est[k] / k)
-        if c >= 0 and cut[c] > est[k]:
-            iprec[c] += best
-            c -= 1
+    if walked == 0:
+        return iprec
+    ratio = est[1 : walked + 1] / np.arange(1, walked + 1, dtype=np.float64)
+    best_from = np.maximum.accumulate(ratio[::-1])[::-1]  # best_from[k-1] = max over k' >= k
+    upper = walked  # ranks 1 .. upper are still to be visited
+    while c >= 0 and upper > 0:
+        below = np.flatnonzero(est[1 : upper + 1] < cut[c])
+        if below.size == 0:
+            break
+        k = int(below[-1]) + 1
+        iprec[c] += float(best_from[k - 1])
+        upper = k - 1
+        c -= 1
+    final = float(best_from[0])
     while c >= 0:
-        iprec[c] += best
+        iprec[c] += final
         c -= 1
     return iprec
 
@@ -161,42 +188,55 @@ def _iprec(est: list[float], walked: int, est_relevant: float) -> list[float]:
 def evaluate_topic(
     judgements: TopicJudgements, records: Sequence[tuple[str, float]]
 ) -> TopicResult:
-    """All sample_eval figures for one topic; ``records`` are (shot, score) in file order."""
+    """All sample_eval figures for one topic, plus condensed infAP and coverage;
+    ``records`` are (shot, score) in file order.
+
+    The walk is vectorised: cumulative counts d_s, j_s, r_s per rank give est_rel at
+    every rank with the same floating-point operations, in the same order, as the
+    script's running update, so every figure is bit-identical to the per-rank loop."""
     ranked = rank_shots(records)
     walked = min(len(ranked), RESULT_CAP)
     n_strata = len(judgements.strata)
-    d, j, r = [0] * n_strata, [0] * n_strata, [0] * n_strata
-    sap, gain = [0.0] * n_strata, [0.0] * n_strata
-    terms = [0.0] * n_strata  # d_s (r_s + eps) / (j_s + 3 eps), updated when s changes
-    est = [0.0] * (walked + 1)  # est[k] = est_rel after rank k
-    est_now = 0.0
-    shots = judgements.shots
-    for k in range(1, walked + 1):
-        hit = shots.get(ranked[k - 1])
-        if hit is not None:  # unpooled shots are non-relevant and change no count
-            s, rel = hit
-            if rel > 0:
-                sap[s] += (1 + est_now) / k
-                gain[s] += rel / math.log2(k + 1)
-                r[s] += 1
-            d[s] += 1
-            if rel >= 0:
-                j[s] += 1
-            terms[s] = d[s] * (r[s] + EPS) / (j[s] + 3 * EPS)
-            est_now = sum(terms)
-        est[k] = est_now
+    get = judgements.shots.get
+    unpooled = (n_strata, -2)  # an extra "stratum" for shots absent from the qrels
+    hits = np.array([get(shot, unpooled) for shot in ranked[:walked]], dtype=np.int64)
+    hits = hits.reshape(walked, 2)
+    stratum, rel = hits[:, 0], hits[:, 1]
+    in_stratum = stratum[None, :] == np.arange(n_strata)[:, None]  # (strata, ranks)
+    d_cum = np.cumsum(in_stratum, axis=1)
+    j_cum = np.cumsum(in_stratum & (rel >= 0), axis=1)
+    r_cum = np.cumsum(in_stratum & (rel > 0), axis=1)
+    est = np.zeros(walked + 1)  # est[k] = est_rel after rank k; est[0] = 0
+    for s in range(n_strata):  # strata summed in index order, as sum(terms) does
+        est[1:] += d_cum[s] * (r_cum[s] + EPS) / (j_cum[s] + 3 * EPS)
+
+    is_pooled = stratum < n_strata
+    pooled_cum = np.cumsum(is_pooled)
+    judged_cum = np.cumsum(rel >= 0)
+    sap, sap_judged, gain = [0.0] * n_strata, [0.0] * n_strata, [0.0] * n_strata
+    relevant_at = np.flatnonzero(rel > 0)
+    for i, s, g, seen in zip(
+        relevant_at.tolist(),
+        stratum[relevant_at].tolist(),
+        rel[relevant_at].tolist(),
+        pooled_cum[relevant_at].tolist(),
+        strict=True,
+    ):
+        k = i + 1
+        prec_numerator = 1 + float(est[i])
+        sap[s] += prec_numerator / k
+        # condensed list: unpooled shots removed, so this shot sits at rank `seen`
+        sap_judged[s] += prec_numerator / seen
+        gain[s] += g / math.log2(k + 1)
 
     est_relevant = judgements.est_relevant
-    infap = 0.0
-    if est_relevant > 0:
-        for s in range(n_strata):
-            if judgements.judged[s] > 0:
-                infap += judgements.pooled[s] / judgements.judged[s] * sap[s] / est_relevant
-        if est_relevant > RESULT_CAP:
-            infap *= est_relevant / RESULT_CAP
+    infap = _infap(judgements, sap, est_relevant)
+    infap_judged = _infap(judgements, sap_judged, est_relevant)
 
+    d = d_cum[:, -1].tolist() if walked else [0] * n_strata
+    j = j_cum[:, -1].tolist() if walked else [0] * n_strata
     pooled_seen = sum(d)
-    idcg = _ideal_dcg(judgements)
+    idcg = judgements.ideal_dcg
     infndcg = 0.0
     if idcg > 0:
         dcg = 0.0
@@ -207,13 +247,30 @@ def evaluate_topic(
 
     values: dict[str, float] = {"infAP": infap, "infNDCG": infndcg}
     for cutoff in IP_CUTOFFS:
-        values[f"iP{cutoff}"] = est[min(cutoff, walked)] / cutoff
+        values[f"iP{cutoff}"] = float(est[min(cutoff, walked)]) / cutoff
     for level, value in zip(RECALL_LEVELS, _iprec(est, walked, est_relevant), strict=True):
         values[f"iprec@rec{level / 10:.2f}"] = value
-    values["inum_rel_ret"] = est[walked]
+    values["inum_rel_ret"] = float(est[walked])
     values["inum_rel"] = est_relevant
     values["num_ret"] = len(records)
+    values["infAP_judged"] = infap_judged
+    for depth in COVERAGE_DEPTHS:
+        upto = min(depth, walked)
+        values[f"judged@{depth}"] = int(judged_cum[upto - 1]) / depth if upto else 0.0
+        values[f"pooled@{depth}"] = int(pooled_cum[upto - 1]) / depth if upto else 0.0
     return TopicResult(judgements.topic, values, len(ranked))
+
+
+def _infap(judgements: TopicJudgements, sap: Sequence[float], est_relevant: float) -> float:
+    """sum over strata with J_s > 0 of (N_s / J_s) * SAP_s / R^, times R^/1000 past 1000."""
+    infap = 0.0
+    if est_relevant > 0:
+        for s in range(len(sap)):
+            if judgements.judged[s] > 0:
+                infap += judgements.pooled[s] / judgements.judged[s] * sap[s] / est_relevant
+        if est_relevant > RESULT_CAP:
+            infap *= est_relevant / RESULT_CAP
+    return infap
 
 
 @dataclass(frozen=True)
@@ -272,4 +329,6 @@ def evaluate(
             all_line[name] = sum(tj.est_relevant for tj in judgements.values())
         else:  # sum_capped
             all_line[name] = sum(min(t.distinct, RESULT_CAP) for t in topics)
+    for name in EXTRA_ORDER:  # avs's own figures: means over evaluated topics
+        all_line[name] = sum(t.values[name] for t in topics) / len(topics)
     return Evaluation(topics, all_line, skipped)

@@ -62,14 +62,23 @@ def free_bytes(path: str | Path) -> int:
     return shutil.disk_usage(existing).free
 
 
+def format_bytes(n: float) -> str:
+    """A size for a message in a unit that keeps it readable: "0.0 GB" said nothing."""
+    # From a tenth of a unit on, so a figure never reads as 0.0 of it.
+    for unit, size in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if n >= size / 10:
+            return f"{n / size:,.1f} {unit}"
+    return f"{int(n):,} bytes"
+
+
 def check_free_space(dst: str | Path, needed: int) -> None:
     """Refuse before writing anything when ``dst``'s file system cannot hold ``needed``
     bytes (the old ``dst`` is replaced only at the end, so it does not count)."""
     free = free_bytes(dst)
     if needed > free:
         raise AvsError(
-            f"{dst}: not written: it needs about {needed / 2**20:,.1f} MiB and the file "
-            f"system holding it has {free / 2**20:,.1f} MiB free; free some space and rerun"
+            f"{dst}: not written: it needs about {format_bytes(needed)} and the file "
+            f"system holding it has {format_bytes(free)} free; free some space and rerun"
         )
 
 
@@ -107,6 +116,9 @@ def atomic_path(final: str | Path) -> Iterator[Path]:
         try:
             yield tmp
             with open(tmp, "rb+") as fh:
+                # Again here: a library that recreated the file (safetensors writes 0600)
+                # must not leave one file of a model unreadable to the team.
+                os.fchmod(fh.fileno(), 0o666 & ~_umask())
                 os.fsync(fh.fileno())
             os.replace(tmp, final)
         except BaseException:

@@ -23,8 +23,9 @@ import numpy as np
 
 from avs.errors import AvsError, FormatError
 from avs.io.atomic import disk_full_as_error
+from avs.io.textfile import read_bytes, read_text
 
-__all__ = ["BigFile", "BigFileWriter", "is_bigfile"]
+__all__ = ["BigFile", "BigFileWriter", "is_bigfile", "replace_dir"]
 
 FILES = ("feature.bin", "id.txt", "shape.txt")
 MAX_SHAPE_BYTES = 256  # "N D" fits in a few bytes
@@ -40,13 +41,12 @@ def is_bigfile(path: str | Path) -> bool:
 
 def _read_shape(path: Path) -> tuple[int, int]:
     shape_file = path / "shape.txt"
-    try:
-        with open(shape_file, "rb") as fh:
-            raw = fh.read(MAX_SHAPE_BYTES + 1)  # a huge shape.txt is not read whole
-    except FileNotFoundError:
-        raise FormatError(path, "not a BigFile directory: shape.txt is missing") from None
-    except OSError as err:
-        raise FormatError(shape_file, f"cannot read it ({err.strerror})") from None
+    if not shape_file.exists() and not shape_file.is_symlink():
+        raise FormatError(path, "not a BigFile directory: shape.txt is missing")
+    try:  # a regular file only, and a huge shape.txt is not read whole
+        raw = read_bytes(shape_file, "BigFile shape", MAX_SHAPE_BYTES)
+    except AvsError as err:
+        raise FormatError(shape_file, f"expected 'N D' (two integers): {err}") from None
     try:
         text = raw.decode("ascii")
     except UnicodeDecodeError:
@@ -142,14 +142,9 @@ class BigFile:
 
 
 def _read_ids(id_file: Path, n: int) -> list[str]:
-    try:
-        text = id_file.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise FormatError(id_file.parent, "not a BigFile directory: id.txt is missing") from None
-    except OSError as err:
-        raise FormatError(id_file, f"cannot read it ({err.strerror})") from None
-    except UnicodeDecodeError:
-        raise FormatError(id_file, "not UTF-8 text") from None
+    if not id_file.exists() and not id_file.is_symlink():
+        raise FormatError(id_file.parent, "not a BigFile directory: id.txt is missing")
+    text = read_text(id_file, "BigFile id")
     ids = text.split()
     if len(ids) != n:
         raise FormatError(id_file, f"holds {len(ids)} ids but shape.txt says {n} rows")
@@ -246,7 +241,7 @@ class BigFileWriter:
                     ids = "".join(f"{i}\n" for i in self.ids)
                     (tmp / "id.txt").write_text(ids, encoding="utf-8")
                     (tmp / "shape.txt").write_text(f"{self.n} {self.dim}\n", encoding="ascii")
-                _replace_dir(tmp, self.path)
+                replace_dir(tmp, self.path)
         finally:
             # closing flushes: on a full disk that fails again, and the error is known
             with contextlib.suppress(OSError):
@@ -254,7 +249,7 @@ class BigFileWriter:
             shutil.rmtree(tmp, ignore_errors=True)
 
 
-def _replace_dir(tmp: Path, final: Path) -> None:
+def replace_dir(tmp: Path, final: Path) -> None:
     """Rename directory ``tmp`` to ``final``; an existing ``final`` is moved aside
     first and removed only after the new one is in place."""
     if not final.exists():

@@ -13,7 +13,7 @@ from typing import NamedTuple
 
 from avs.errors import AvsError, FormatError
 from avs.io.atomic import atomic_open
-from avs.io.textfile import read_text, short
+from avs.io.textfile import read_text, short, text_lines
 
 __all__ = ["Caption", "read_captions", "read_id_list", "write_captions", "write_id_list"]
 
@@ -34,7 +34,7 @@ def read_captions(path: str | Path) -> list[Caption]:
     path = Path(path)
     out: list[Caption] = []
     seen: dict[str, int] = {}
-    for lineno, raw in enumerate(read_text(path, "caption").split("\n"), start=1):
+    for lineno, raw in enumerate(text_lines(read_text(path, "caption")), start=1):
         line = raw.strip()
         if not line:
             continue
@@ -90,7 +90,7 @@ def read_id_list(path: str | Path) -> list[str]:
     path = Path(path)
     out: list[str] = []
     seen: dict[str, int] = {}
-    for lineno, raw in enumerate(read_text(path, "id list").split("\n"), start=1):
+    for lineno, raw in enumerate(text_lines(read_text(path, "id list")), start=1):
         parts = raw.split()
         if not parts:
             continue

@@ -14,7 +14,7 @@ from pathlib import Path
 from avs.errors import FormatError
 from avs.io.atomic import atomic_open
 from avs.io.records import Qrel
-from avs.io.textfile import gc_paused, read_text, short
+from avs.io.textfile import gc_paused, read_text, short, text_lines
 
 __all__ = ["read_qrels", "write_qrels"]
 
@@ -27,7 +27,30 @@ def read_qrels(path: str | Path) -> list[Qrel]:
     is an error too."""
     path = Path(path)
     with gc_paused():
-        return _parse(path, read_text(path, "qrels").split("\n"))
+        lines = text_lines(read_text(path, "qrels"))
+        qrels = _parse(path, lines)
+    _check_numbers(path, qrels, lines)
+    return qrels
+
+
+#: Longest topic or stratum number (NIST's have 4 and 1-2 digits): int() of thousands of
+#: digits raises ValueError where topics and strata are sorted numerically.
+MAX_DIGITS = 9
+
+
+def _check_numbers(path: Path, qrels: list[Qrel], lines: list[str]) -> None:
+    """FormatError naming line and field for a numeric topic or stratum that is too long
+    (checked on the few distinct values, not per line)."""
+    for name, values in (
+        ("topic", {q.topic for q in qrels}),
+        ("stratum", {q.stratum for q in qrels}),
+    ):
+        bad = next((v for v in values if v.isdigit() and len(v) > MAX_DIGITS), None)
+        if bad is not None:
+            lineno = next(i for i, line in enumerate(lines, 1) if bad in line.split())
+            raise FormatError(
+                path, f"{name} number {short(bad, 20)} is too long", line=lineno, field=name
+            )
 
 
 def _parse(path: Path, lines: list[str]) -> list[Qrel]:

@@ -18,6 +18,7 @@ import numpy as np
 
 from avs.errors import FormatError
 from avs.io.atomic import atomic_path
+from avs.io.textfile import check_regular
 
 META_KEY = b"avs"
 FORMAT = "avs-run"
@@ -98,6 +99,9 @@ def read_run(path: str | Path) -> Run:
     import pyarrow.parquet as pq
 
     path = Path(path)
+    if not path.exists() and not path.is_symlink():
+        raise FormatError(path, "no such file")
+    check_regular(path, "run")  # pyarrow would block on a FIFO
     try:
         table = pq.read_table(path)
     except FileNotFoundError:

@@ -1,7 +1,7 @@
 """TRECVID AVS topic files: one topic a line, ``<number><whitespace><text>``.
 
 Real NIST copies vary: one or two spaces or a tab after the number, trailing spaces,
-no final newline, CRLF line ends, sometimes a UTF-8 BOM. All of them parse unedited;
+no final newline, CRLF or CR-only line ends, sometimes a UTF-8 BOM. All of them parse unedited;
 a line without a number, a repeated number or an empty text is a :class:`FormatError`.
 """
 
@@ -13,7 +13,7 @@ from pathlib import Path
 
 from avs.errors import AvsError, FormatError
 from avs.io.records import Topic
-from avs.io.textfile import read_text
+from avs.io.textfile import read_bytes, read_text, text_lines
 
 __all__ = ["read_topics", "topics_sha256", "topics_year"]
 
@@ -31,8 +31,8 @@ def read_topics(path: str | Path) -> list[Topic]:
     text = read_text(path, "topic")
     topics: list[Topic] = []
     seen: dict[int, int] = {}
-    # split on "\n" only: str.splitlines would also break on form feeds and U+2028
-    for lineno, raw in enumerate(text.split("\n"), start=1):
+    lines = text_lines(text)  # LF, CRLF or CR alone
+    for lineno, raw in enumerate(lines, start=1):
         line = raw.strip()
         if not line:
             continue
@@ -83,6 +83,6 @@ def topics_sha256(path: str | Path) -> str:
     """Hex SHA-256 of the topic file's bytes (recorded in runs to tie them to topics)."""
     path = Path(path)
     try:
-        return hashlib.sha256(path.read_bytes()).hexdigest()
+        return hashlib.sha256(read_bytes(path, "topic")).hexdigest()
     except FileNotFoundError:
         raise AvsError(f"{path}: no such topic file") from None

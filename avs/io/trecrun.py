@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
+from itertools import groupby
 from pathlib import Path
 
 from avs.errors import AvsError, FormatError
@@ -16,7 +17,12 @@ from avs.io.records import RunRecord
 from avs.io.textfile import gc_paused, read_text, short
 from avs.ties import rank_key
 
-__all__ = ["read_trec_run", "write_trec_run"]
+__all__ = ["group_by_topic", "read_trec_run", "read_trec_topics", "write_trec_run"]
+
+#: A run as the scorers take it: topic id -> [(shot, score), ...] in file order.
+Topics = dict[str, list[tuple[str, float]]]
+#: The three fields sample_eval reads, as parallel columns in file order.
+Columns = tuple[list[str], list[str], list[float]]
 
 
 def read_trec_run(path: str | Path) -> list[RunRecord]:
@@ -26,15 +32,51 @@ def read_trec_run(path: str | Path) -> list[RunRecord]:
     six fields, a score that is not a finite number, or a file with no records."""
     path = Path(path)
     with gc_paused():
-        return _parse(path, read_text(path, "run").split("\n"))
+        topics, shots, scores = _read_columns(path)
+        return list(map(RunRecord, topics, shots, scores))
 
 
-def _parse(path: Path, lines: list[str]) -> list[RunRecord]:
-    out: list[RunRecord] = []
-    append = out.append
+def read_trec_topics(path: str | Path) -> Topics:
+    """Read a 6-field TREC run grouped by topic: topic id -> [(shot, score), ...].
+
+    Same checks and errors as :func:`read_trec_run`; every record is kept (duplicates
+    included) in file order within its topic, topics in order of first appearance.
+    This is what scoring needs, built without a record object per line."""
+    path = Path(path)
+    with gc_paused():
+        return group_by_topic(*_read_columns(path))
+
+
+def group_by_topic(topics: list[str], shots: list[str], scores: list[float]) -> Topics:
+    """Parallel columns -> topic id -> [(shot, score), ...], file order kept.
+
+    Runs list each topic's records together, so this takes one slice per block of
+    equal topics rather than one append per record."""
+    pairs = list(zip(shots, scores, strict=True))
+    grouped: Topics = {}
+    start = 0
+    for topic, block in groupby(topics):
+        stop = start + len(list(block))
+        grouped.setdefault(topic, []).extend(pairs[start:stop])
+        start = stop
+    return grouped
+
+
+def _read_columns(path: Path) -> Columns:
+    """The topic, shot and score columns of a run file, in file order."""
+    return _parse(path, read_text(path, "run").split("\n"))
+
+
+def _parse(path: Path, lines: list[str]) -> Columns:
+    """One pass over the lines (fields split on any whitespace), errors naming the line.
+
+    Columns rather than a record per line: the record objects cost more than the
+    parsing, and scoring groups the columns right away (:func:`group_by_topic`)."""
+    topics: list[str] = []
+    shots: list[str] = []
+    scores: list[float] = []
     isfinite = math.isfinite
-    for lineno, line in enumerate(lines, start=1):
-        parts = line.split()
+    for lineno, parts in enumerate(map(str.split, lines), start=1):
         if len(parts) != 6:
             if not parts:
                 continue
@@ -53,10 +95,12 @@ def _parse(path: Path, lines: list[str]) -> list[RunRecord]:
             raise FormatError(
                 path, f"score must be finite, got {short(parts[4])}", line=lineno, field="score"
             )
-        append(RunRecord(parts[0], parts[2], score))
-    if not out:
+        topics.append(parts[0])
+        shots.append(parts[2])
+        scores.append(score)
+    if not topics:
         raise FormatError(path, "no run records in file")
-    return out
+    return topics, shots, scores
 
 
 def write_trec_run(path: str | Path, records: Iterable[RunRecord], tag: str) -> None:

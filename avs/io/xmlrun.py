@@ -1,6 +1,6 @@
 """TRECVID run submission XML read back as ranked records, so ``avs eval`` can score it.
 
-Each item becomes the TREC run line NIST scores (docs: trecvid-formats.md)::
+Each item becomes the TREC run line NIST scores (docs/trecvid-formats.md)::
 
     1<tNum> 0 <shotId> <seqNum> <9999 - seqNum + 1> <pid>
 
@@ -19,6 +19,7 @@ from pathlib import Path
 from lxml import etree
 
 from avs.errors import FormatError
+from avs.io import textfile
 from avs.io.records import RunRecord, qrels_topic
 
 __all__ = ["XmlRun", "parse_xml", "read_xml_runs", "xml_score"]
@@ -64,12 +65,9 @@ def parse_xml(data: bytes, path: str | Path = "<xml>") -> etree._ElementTree:
 def read_bytes(path: str | Path) -> bytes:
     """The bytes of an XML file; FormatError when it cannot be read."""
     path = Path(path)
-    try:
-        return path.read_bytes()
-    except FileNotFoundError:
-        raise FormatError(path, "no such file") from None
-    except IsADirectoryError:
-        raise FormatError(path, "is a directory, expected an XML file") from None
+    if not path.exists() and not path.is_symlink():
+        raise FormatError(path, "no such file")
+    return textfile.read_bytes(path, "XML")  # regular files only: never blocks on a FIFO
 
 
 @dataclass(frozen=True)
@@ -119,8 +117,7 @@ def read_xml_runs(path: str | Path) -> list[XmlRun]:
     score = 9999 - seqNum + 1. Raises FormatError for XML that is not well-formed or
     a missing / non-integer tNum, elapsedTime or seqNum. It does not check the rest
     of the rules (run ``avs submit --check`` for that)."""
-    from avs.submit.runid import run_id  # here, not at the top: avs.submit imports us
-    from avs.trecvid import year_from_doctype
+    from avs.trecvid import run_id, year_from_doctype
 
     path = Path(path)
     tree = parse_xml(read_bytes(path), path)

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from avs.errors import AvsError
+from avs.io.textfile import read_json
 from avs.resources import resource_path
 
 FUSIONS = ("laff", "laff-ml", "mean", "mhsa", "concat")
@@ -38,6 +38,9 @@ class LaffConfig:
     dropout: float = 0.2
     # Video features entering as frames (laff-ml only): fused over frames first.
     frame_features: list[str] = field(default_factory=list)
+    # laff-ml only: "batch" adds a BatchNorm1d after each video-level transform, as the
+    # released multi-level code does; "none" (default) keeps the plain LAFF transform.
+    frame_norm: str = "none"
     # Features (either side) already in the target space: no Linear, only tanh (size must be dim).
     pass_through: list[str] = field(default_factory=list)
     # Heads of nn.MultiheadAttention in the mhsa baseline (must divide dim).
@@ -76,6 +79,10 @@ class LaffConfig:
         extra = set(self.frame_features) - set(self.video_features)
         if extra:
             problems.append(f"frame features {sorted(extra)} are not video features")
+        if self.frame_norm not in ("none", "batch"):
+            problems.append(f"frame_norm {self.frame_norm!r} is not one of none, batch")
+        if self.frame_norm == "batch" and self.fusion != "laff-ml":
+            problems.append("--frame-norm batch is only used with --fusion laff-ml")
         if self.frame_features and self.fusion != "laff-ml":
             problems.append("frame features are only used with --fusion laff-ml")
         if self.fusion == "mhsa" and (self.dim % self.mhsa_heads):
@@ -96,6 +103,38 @@ class LaffConfig:
         return cls(**data)
 
 
+#: Largest embedding size accepted (the paper's is 4096; beyond this a model is a typo).
+MAX_DIM = 1 << 16
+#: Training settings that must be positive integers, and their largest sensible value.
+_INT_SETTINGS = {"heads": 1024, "dim": MAX_DIM, "epochs": 100_000, "batch_size": 1 << 20}
+
+
+def check_train_settings(settings: dict[str, Any]) -> list[str]:
+    """Problems with the numeric training settings (preset merged with the options), each
+    naming its option: a NaN/Inf or negative learning rate trains a NaN model that still
+    "succeeds", a zero batch size loops on nothing, a huge --dim exhausts memory."""
+    import math
+
+    problems = []
+    for key, top in _INT_SETTINGS.items():
+        value = settings.get(key)
+        if value is None:
+            continue
+        if type(value) is not int or not 1 <= value <= top:
+            problems.append(
+                f"--{key.replace('_', '-')} must be an integer in 1..{top:,}, not {value!r}"
+            )
+    lr = settings.get("lr")
+    if lr is not None and (
+        isinstance(lr, bool)
+        or not isinstance(lr, int | float)
+        or not math.isfinite(lr)
+        or not 0 < lr <= 1e3
+    ):
+        problems.append(f"--lr must be a finite number in (0, 1000], not {lr!r}")
+    return problems
+
+
 def load_preset(name: str) -> dict[str, Any]:
     """Training settings of the shipped preset ``laff-NAME.json`` (``paper``, ``demo``), or
     of a JSON file when ``name`` ends in ``.json``."""
@@ -110,9 +149,9 @@ def load_preset(name: str) -> dict[str, Any]:
             have = sorted(p.stem.removeprefix("laff-") for p in root.glob("laff-*.json"))
             raise AvsError(f"--preset: no preset {name!r} (have: {', '.join(have)})")
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise AvsError(f"--preset {path}: cannot read it as JSON ({err})") from None
+        data = read_json(path, "--preset")
+    except AvsError as err:
+        raise AvsError(f"--preset: {err}") from None
     if not isinstance(data, dict):
         raise AvsError(f"--preset {path}: expected a JSON object of settings")
     data.pop("_doc", None)

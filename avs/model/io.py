@@ -14,6 +14,7 @@ from avs import __version__
 from avs.device import resolve_device
 from avs.errors import AvsError
 from avs.io.atomic import atomic_path, write_text_atomic
+from avs.io.textfile import check_regular, read_json
 from avs.model.config import MODEL_FORMAT_VERSION, LaffConfig
 from avs.model.model import AvsModel
 from avs.text.base import encoder_from_state
@@ -69,12 +70,12 @@ def save_model(model: AvsModel, path: str | Path, extra: dict[str, Any] | None =
 def read_model_config(path: str | Path) -> dict[str, Any]:
     """The parsed config.json of a model directory, checked for format and version."""
     cfg_path = Path(path) / CONFIG
-    if not cfg_path.is_file():
+    if not cfg_path.exists() and not cfg_path.is_symlink():
         raise AvsError(f"{path}: not a model directory (no {CONFIG}); train one with `avs train`")
     try:
-        doc = json.loads(cfg_path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise AvsError(f"{cfg_path}: corrupt model config ({err}); retrain the model") from None
+        doc = read_json(cfg_path, "model config")
+    except AvsError as err:
+        raise AvsError(f"{err}; retrain the model") from None
     if not isinstance(doc, dict):
         raise AvsError(f"{cfg_path}: corrupt model config (not a JSON object)")
     fp = doc.get("fingerprint", "(none)")
@@ -112,8 +113,9 @@ def load_model(path: str | Path, device: str = "cpu") -> AvsModel:
     except AvsError as err:
         raise AvsError(f"{path}: model fingerprint {fp}: {err}") from None
     try:
+        check_regular(Path(path) / WEIGHTS, "model weights")  # never block on a FIFO
         weights = load_file(str(Path(path) / WEIGHTS), device="cpu")
-    except (OSError, SafetensorError) as err:
+    except (OSError, SafetensorError, AvsError) as err:
         raise AvsError(f"{path}: model fingerprint {fp}: cannot read {WEIGHTS} ({err})") from None
     try:
         model.load_state_dict(weights, strict=True)

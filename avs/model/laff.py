@@ -32,12 +32,18 @@ def multihead_similarity(text: torch.Tensor, video: torch.Tensor, heads: int) ->
 
 
 class FeatureTransform(nn.Module):
-    """Per feature: Linear(d_i -> dim) (or nothing, for pass-through), tanh, dropout.
+    """Per feature: Linear(d_i -> dim) (or nothing, for pass-through), tanh, dropout, and
+    with ``batch_norm`` a BatchNorm1d(dim) per feature (the released multi-level code's).
 
     Returns the transformed features stacked as (B, k, dim)."""
 
     def __init__(
-        self, dims: list[int], dim: int, dropout: float, pass_through: list[bool] | None = None
+        self,
+        dims: list[int],
+        dim: int,
+        dropout: float,
+        pass_through: list[bool] | None = None,
+        batch_norm: bool = False,
     ) -> None:
         super().__init__()
         pass_through = pass_through or [False] * len(dims)
@@ -52,12 +58,12 @@ class FeatureTransform(nn.Module):
             layers.append(lin)
         self.linears = nn.ModuleList(layers)
         self.dropout = nn.Dropout(dropout)
+        norms = [nn.BatchNorm1d(dim) if batch_norm else nn.Identity() for _ in dims]
+        self.norms = nn.ModuleList(norms)
 
     def forward(self, feats: list[torch.Tensor]) -> torch.Tensor:
-        return torch.stack(
-            [self.dropout(torch.tanh(lin(f))) for lin, f in zip(self.linears, feats, strict=True)],
-            dim=1,
-        )
+        parts = zip(self.linears, self.norms, feats, strict=True)
+        return torch.stack([norm(self.dropout(torch.tanh(lin(f)))) for lin, norm, f in parts], 1)
 
 
 class LaffFusion(nn.Module):
@@ -75,11 +81,12 @@ class LaffFusion(nn.Module):
         dropout: float = 0.2,
         pass_through: list[bool] | None = None,
         uniform: bool = False,
+        batch_norm: bool = False,
     ) -> None:
         super().__init__()
         self.heads = heads
         self.k = len(dims)
-        self.transform = FeatureTransform(dims, dim, dropout, pass_through)
+        self.transform = FeatureTransform(dims, dim, dropout, pass_through, batch_norm)
         self.uniform = uniform
         if not uniform:
             d_head = dim // heads

@@ -24,7 +24,9 @@ def build_fusion(config: LaffConfig, fusion: str, names: list[str], dims: list[i
                 f"pass-through feature {n!r} has size {d}, not the model dim {config.dim}"
             )
     if fusion in ("laff", "laff-ml"):
-        return LaffFusion(dims, config.heads, config.dim, config.dropout, passing)
+        # BatchNorm only on laff-ml's video side, where the released multi-level code has it.
+        norm = fusion == "laff-ml" and config.frame_norm == "batch"
+        return LaffFusion(dims, config.heads, config.dim, config.dropout, passing, batch_norm=norm)
     if fusion == "mean":
         return MeanFusion(dims, config.heads, config.dim, config.dropout, passing)
     if fusion == "mhsa":

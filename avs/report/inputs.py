@@ -99,3 +99,36 @@ def collect_results(
     if not results:
         raise AvsError("nothing to report: give at least one run or saved result")
     return results
+
+
+def topic_texts(
+    years: Sequence[str], topic_files: Sequence[str | Path] = ()
+) -> dict[str, dict[str, str]]:
+    """year -> qrels topic id ("1661") -> topic text, for the report.
+
+    The topic files avs ships cover the real TRECVID years (no flag needed); each
+    ``--topics FILE`` adds or overrides texts, its year taken from the file name
+    (``2022.txt``, ``tv22.avs.txt``) or else from its topic numbers."""
+    from avs.io.records import qrels_topic
+    from avs.io.topics import read_topics, topics_year
+    from avs.resources import resource_path
+    from avs.trecvid import YEARS
+
+    texts: dict[str, dict[str, str]] = {}
+    for year in years:
+        spec = YEARS.get(year)
+        if spec is None or spec.topics_file is None:
+            continue
+        path = resource_path("topics", spec.topics_file)
+        texts[year] = {qrels_topic(t.number): t.text for t in read_topics(path)}
+    for item in topic_files:
+        topics = read_topics(item)
+        named = topics_year(item)
+        ids = [qrels_topic(t.number) for t in topics]
+        year = str(named) if named is not None else infer_year(ids)
+        if year is None:
+            raise AvsError(
+                f"--topics {item}: cannot tell its year from the file name or topic numbers"
+            )
+        texts.setdefault(year, {}).update(zip(ids, (t.text for t in topics), strict=True))
+    return texts

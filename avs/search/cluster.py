@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import re
 import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
@@ -29,11 +30,21 @@ def dask_client(scheduler: str, device: str, shards: int) -> Iterator[tuple[Any,
     from distributed import Client, LocalCluster
 
     if scheduler:
+        check_scheduler(scheduler)
         try:
             client = Client(scheduler, timeout="15s")
-        except (OSError, TimeoutError) as err:
-            raise AvsError(f"cannot reach the Dask scheduler at {scheduler}: {err}") from None
+        except (OSError, TimeoutError, ValueError, TypeError) as err:
+            raise AvsError(
+                f"--scheduler {scheduler}: cannot reach the Dask scheduler ({err})"
+            ) from None
         with _quiet(_CONNECTION_LOGGERS), client:  # quiet while the client closes, too
+            try:
+                client.wait_for_workers(1, timeout=WORKER_WAIT_S)
+            except (TimeoutError, OSError) as err:
+                raise AvsError(
+                    f"--scheduler {scheduler}: no Dask worker joined within {WORKER_WAIT_S} s "
+                    f"({type(err).__name__}); start one with `dask worker {scheduler}`"
+                ) from None
             yield client, None
         return
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
@@ -44,7 +55,9 @@ def dask_client(scheduler: str, device: str, shards: int) -> Iterator[tuple[Any,
             n_workers=workers,
             threads_per_worker=1,
             processes=True,
-            dashboard_address=None,
+            # Port 0: the scheduler's HTTP server takes a free port, so a taken 8787
+            # (another cluster, a notebook) costs no warning.
+            dashboard_address=":0",
             # A failed task's exception is re-raised by the driver (an AvsError as one
             # clean message); the worker's own "Compute Failed" dump would only repeat
             # it as a traceback.
@@ -53,6 +66,25 @@ def dask_client(scheduler: str, device: str, shards: int) -> Iterator[tuple[Any,
         Client(cluster) as client,
     ):
         yield client, threads
+
+
+#: Seconds to wait for a first worker of an external scheduler.
+WORKER_WAIT_S = 30
+# [scheme://]host:port, the forms distributed accepts (host may be [v6]).
+_ADDRESS = re.compile(
+    r"(?:(?:tcp|tls|ws|wss|ucx)://)?(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+):\d{1,5}"
+)
+
+
+def check_scheduler(address: str) -> None:
+    """AvsError naming --scheduler unless ``address`` is ``[tcp://]host:port``: a
+    malformed one made distributed raise a ValueError traceback or wait for nothing."""
+    m = _ADDRESS.fullmatch(address)
+    if not m or not 0 < int(address.rsplit(":", 1)[1]) < 65536:
+        raise AvsError(
+            f"--scheduler {address!r}: not a Dask scheduler address; expected tcp://HOST:PORT "
+            "(e.g. tcp://head:8786), or leave it empty for a LocalCluster"
+        )
 
 
 # Loggers that print a traceback for every broken connection once a scheduler is gone.

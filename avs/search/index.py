@@ -16,6 +16,7 @@ for the same model fingerprint and row plan.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from pathlib import Path
@@ -25,12 +26,18 @@ import numpy as np
 
 from avs.errors import AvsError
 from avs.io.atomic import atomic_open, check_free_space, write_text_atomic
+from avs.io.collection import shots_store
+from avs.io.lock import exclusive_lock
+from avs.io.textfile import check_regular, read_json, short
+from avs.progress import ProgressFn, report
 from avs.search.cluster import JobLost
 
 FORMAT = "avs-index"
 VERSION = 1
 MANIFEST = "manifest.json"
+LOCK = ".avs-index.lock"  # held by the one `avs index` writing the directory
 DTYPES = ("float16", "float32")
+LABEL = "embedding shots"  # the progress label
 ENCODE_ROWS = 1024  # rows per encode_video call inside a task (bounds activations)
 
 _MODELS: dict[tuple[str, str, str], Any] = {}  # per-process cache: a worker loads a model once
@@ -43,12 +50,7 @@ def shard_name(i: int) -> str:
 
 def features_path(collection: str | Path) -> Path:
     """The feature store of a collection directory (``shots.h5``), or the path itself."""
-    p = Path(collection)
-    if p.is_dir() and (p / "collection.json").is_file():
-        return p / "shots.h5"
-    if not p.exists():
-        raise AvsError(f"collection not found: {p}")
-    return p
+    return shots_store(collection)
 
 
 def _model(model_dir: str, device: str):
@@ -74,19 +76,24 @@ def embed_shard(
     dtype: str = "float16",
     device: str = "cpu",
     threads: int | None = None,
+    allow_nan: bool = False,
 ) -> dict[str, float]:
     """Embed rows ``[start, stop)`` and write them to ``out_file`` (atomically).
 
-    Returns ``{"rows", "seconds"}`` (seconds spent in the model, not in I/O)."""
+    A row whose embedding is not finite (NaN/Inf features) is an AvsError naming its shot:
+    scored, it would take rank 1 of every topic. With ``allow_nan`` such rows are written
+    as zeros instead (they score 0 for every topic) and counted in ``"nonfinite"``.
+
+    Returns ``{"rows", "seconds", "nonfinite"}`` (seconds spent in the model, not in I/O)."""
     import torch
 
-    from avs.io.h5store import open_features
+    from avs.io.features import open_features
 
     if threads:
         torch.set_num_threads(threads)
     model = _model(model_dir, device)
     out = np.empty((stop - start, model.dim), dtype=dtype)
-    busy = 0.0
+    busy, nonfinite = 0.0, 0
     with open_features(features) as store, torch.inference_mode():
         for s in range(start, stop, ENCODE_ROWS):
             e = min(stop, s + ENCODE_ROWS)
@@ -107,10 +114,21 @@ def embed_shard(
             t0 = time.perf_counter()
             emb = model.encode_video(feats, frames)
             busy += time.perf_counter() - t0
-            out[s - start : e - start] = emb.float().cpu().numpy().astype(dtype)
+            block = out[s - start : e - start]
+            block[:] = emb.float().cpu().numpy().astype(dtype)
+            bad = np.flatnonzero(~np.isfinite(block).all(axis=1))
+            if len(bad) and not allow_nan:
+                shot = short(str(store.ids[s + int(bad[0])]))
+                raise AvsError(
+                    f"{features}: shot {shot} (row {s + int(bad[0])}) has NaN/Inf features "
+                    f"({len(bad)} such row(s) in rows {s}-{e - 1}); fix the features, or pass "
+                    "--allow-nan to index such shots as zero vectors"
+                )
+            block[bad] = 0
+            nonfinite += len(bad)
     with atomic_open(out_file, "wb") as fh:
         np.save(_PlainWriter(fh), out, allow_pickle=False)
-    return {"rows": float(stop - start), "seconds": busy}
+    return {"rows": float(stop - start), "seconds": busy, "nonfinite": float(nonfinite)}
 
 
 class _PlainWriter:
@@ -122,32 +140,12 @@ class _PlainWriter:
         self.write = fh.write
 
 
-def measure_gemm_peak(size: int = 1024, repeats: int = 3) -> float:
-    """Measured float32 GEMM rate of this process in GFLOP/s (square matrices, best of n)."""
-    import torch
-
-    a = torch.randn(size, size)
-    b = torch.randn(size, size)
-    a @ b  # warm up (thread pool, caches)
-    best = float("inf")
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        a @ b
-        best = min(best, time.perf_counter() - t0)
-    return 2 * size**3 / best / 1e9
-
-
 def read_manifest(index_dir: str | Path) -> dict[str, Any]:
     """The manifest of an index directory, or AvsError saying what is wrong."""
     path = Path(index_dir) / MANIFEST
-    try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise AvsError(
-            f"no index at {index_dir} ({MANIFEST} missing); build it with `avs index`"
-        ) from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise AvsError(f"{path}: not a valid index manifest ({err})") from None
+    if not path.exists() and not path.is_symlink():
+        raise AvsError(f"no index at {index_dir} ({MANIFEST} missing); build it with `avs index`")
+    manifest = read_json(path, "index manifest")
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise AvsError(f"{path}: not an avs index manifest (format != {FORMAT!r})")
     return manifest
@@ -162,8 +160,9 @@ def _plan(n: int, shard_rows: int) -> list[dict[str, Any]]:
 
 def _shard_ok(path: Path, rows: int, dim: int, dtype: str) -> bool:
     try:
+        check_regular(path, "index shard")  # np.load would block on a FIFO
         arr = np.load(path, mmap_mode="r", allow_pickle=False)
-    except (OSError, ValueError):
+    except (AvsError, OSError, ValueError, EOFError):
         return False
     return arr.shape == (rows, dim) and arr.dtype == np.dtype(dtype)
 
@@ -178,7 +177,8 @@ def build_index(
     device: str = "cpu",
     client: Any = None,
     threads: int | None = None,
-    progress: Any = None,
+    progress: ProgressFn | None = None,
+    allow_nan: bool = False,
 ) -> dict[str, Any]:
     """Embed a collection's shots into ``out`` and return the written manifest.
 
@@ -191,9 +191,41 @@ def build_index(
         device: torch device for the model ("cpu" or "cuda").
         client: a ``distributed.Client``; None embeds in this process, shard by shard.
         threads: torch threads per task (a worker's share of the cores).
-        progress: optional callable ``progress(rows_done, rows_total)``.
+        progress: called as ``progress("embedding shots", rows_done, rows_total)``.
+        allow_nan: index shots with NaN/Inf embeddings as zero vectors instead of
+            refusing (see :func:`embed_shard`).
     """
-    from avs.io.h5store import open_features
+    out = Path(out)
+    with _index_lock(out):
+        return _build_locked(
+            collection, model_dir, out, shard_rows, dtype, device, client, threads, progress,
+            allow_nan,
+        )  # fmt: skip
+
+
+def _index_lock(out: Path) -> contextlib.AbstractContextManager[None]:
+    """The lock of index directory ``out`` (one `avs index` writes it at a time)."""
+    busy = (
+        f"index {out} is being written right now by another `avs index`; wait for it to "
+        "finish, or pick another --out"
+    )
+    return exclusive_lock(out / LOCK, busy)
+
+
+def _build_locked(
+    collection: str | Path,
+    model_dir: str | Path,
+    out: Path,
+    shard_rows: int,
+    dtype: str,
+    device: str,
+    client: Any,
+    threads: int | None,
+    progress: ProgressFn | None,
+    allow_nan: bool,
+) -> dict[str, Any]:
+    """:func:`build_index` once ``out`` is locked."""
+    from avs.io.features import open_features
 
     if dtype not in DTYPES:
         raise AvsError(f"--dtype must be one of {', '.join(DTYPES)}, not {dtype!r}")
@@ -213,7 +245,6 @@ def build_index(
         raise AvsError(
             f"{feats} lacks feature(s) the model {model_dir} needs: {', '.join(missing)}"
         )
-    out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     n = len(ids)
     shards = _plan(n, shard_rows)
@@ -271,13 +302,13 @@ def build_index(
             dtype,
             device,
             threads,
+            allow_nan,
         )
         for s in todo
     ]
     t0 = time.perf_counter()
-    busy = 0.0
-    if progress:
-        progress(done_rows, n)
+    busy, nonfinite = 0.0, 0
+    report(progress, LABEL, done_rows, n)
     if client is None:
         results = (embed_shard(*a) for a in args)
     else:
@@ -288,9 +319,9 @@ def build_index(
     try:
         for r in results:
             busy += r["seconds"]
+            nonfinite += int(r.get("nonfinite", 0))
             done_rows += int(r["rows"])
-            if progress:
-                progress(done_rows, n)
+            report(progress, LABEL, done_rows, n)
     except JobLost as err:
         raise AvsError(
             f"{err}: {done_rows:,} of {n:,} shots are embedded and their shards kept in "
@@ -298,25 +329,57 @@ def build_index(
         ) from None
     wall = time.perf_counter() - t0
     embedded = sum(s["stop"] - s["start"] for s in todo)
-    # FLOPs of the per-feature transforms (Linear D_i -> dim), the bulk of the video side.
+    # FLOPs of the per-feature transforms (Linear D_i -> dim), the bulk of the video side;
+    # benchmarks/ compare that rate with the machine's GEMM peak.
     passing = set(getattr(getattr(model, "config", None), "pass_through", []) or [])
     in_dims = sum(dims.get(name, 0) for name in model.video_features if name not in passing)
-    peak = measure_gemm_peak()
     throughput: dict[str, Any] = {
         "shots": embedded,
+        "reused_shots": n - embedded,
         "wall_seconds": round(wall, 3),
         "shots_per_s": round(embedded / wall, 1) if wall > 0 and embedded else None,
-        "gemm_peak_gflops": round(peak, 1),
     }
+    if allow_nan:  # documented: NaN/Inf shots were indexed as zero vectors
+        manifest["nonfinite_zeroed"] = nonfinite
     if in_dims and busy > 0 and embedded:
-        # busy is summed over tasks: flops / busy is one task's rate, and a task has
-        # 1/concurrency of the machine whose peak was measured with all cores.
-        concurrency = len(client.nthreads()) if client is not None else 1
-        gflops = 2 * embedded * in_dims * model.dim / busy / 1e9
-        throughput["transform_gflops_per_task"] = round(gflops, 2)
-        throughput["gemm_fraction"] = round(min(1.0, gflops * concurrency / peak), 3)
+        # busy is summed over tasks: flops / busy is one task's rate.
+        throughput["transform_gflops_per_task"] = round(
+            2 * embedded * in_dims * model.dim / busy / 1e9, 2
+        )
     manifest["complete"] = True
     manifest["throughput"] = throughput
     manifest["built"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
     write_text_atomic(out / MANIFEST, json.dumps(manifest, indent=2))
     return manifest
+
+
+def run_index(
+    collection: str | Path,
+    model_dir: str | Path,
+    out: str | Path,
+    *,
+    shard_rows: int = 65536,
+    dtype: str = "float16",
+    device: str = "cpu",
+    scheduler: str = "",
+    progress: ProgressFn | None = None,
+    allow_nan: bool = False,
+) -> dict[str, Any]:
+    """:func:`build_index` on a Dask cluster: ``scheduler`` "" starts a LocalCluster sized to
+    the machine and the shard count, else the address of a running scheduler. Returns the
+    written manifest."""
+    from avs.io.features import open_features
+    from avs.search.cluster import dask_client
+
+    feats = features_path(collection)  # fail before starting a cluster
+    if shard_rows < 1:
+        raise AvsError("--shard-rows must be at least 1")
+    with open_features(feats) as store:
+        shards = -(-store.n // shard_rows)
+    out = Path(out)
+    # Locked before the cluster starts: a second build is refused at once.
+    with _index_lock(out), dask_client(scheduler, device, max(1, shards)) as (client, threads):
+        return _build_locked(
+            collection, model_dir, out, shard_rows, dtype, device, client, threads, progress,
+            allow_nan,
+        )  # fmt: skip

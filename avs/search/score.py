@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from avs.errors import AvsError
+from avs.io.textfile import check_regular
 from avs.search.merge import TopK, sort_topk
 
 # Bytes of the float32 block each GEMM call reads: small enough that the block widened
@@ -38,10 +39,11 @@ def load_shard(shard_path: str | Path) -> np.ndarray:
     path = Path(shard_path)
     if not path.is_file():
         raise AvsError(f"index shard missing: {path} (re-run `avs index` to rebuild it)")
+    check_regular(path, "index shard")  # np.load would block on a FIFO
     try:
         # Memory-mapped: blocks are widened straight from the page cache, no extra copy.
         arr = np.load(path, mmap_mode="r", allow_pickle=False)
-    except (OSError, ValueError) as err:
+    except (OSError, ValueError, EOFError) as err:
         raise AvsError(f"index shard unreadable: {path}: {err}") from None
     if arr.ndim != 2 or arr.dtype not in (np.float16, np.float32):
         raise AvsError(
@@ -258,4 +260,10 @@ def score_shard(
         if tiebreak is not None and len(tiebreak) != scores.shape[1]:
             raise ValueError(f"tiebreak has {len(tiebreak)} keys for {scores.shape[1]} rows")
         top_s, top_r = topk_of_scores(scores, k, 0, tiebreak, workers=workers)
+    if not np.isfinite(top_s).all():
+        # NaN sorts above every score: one NaN row would take rank 1 of every topic.
+        raise AvsError(
+            f"index shard {shard_path}: NaN/Inf scores (a damaged shard or NaN rows); "
+            "rebuild it with `avs index`"
+        )
     return top_s, top_r + start

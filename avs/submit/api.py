@@ -1,8 +1,11 @@
-"""``avs submit`` as library calls: :func:`submit` (Parquet runs -> validated XML) and
-:func:`check` (validate any submission XML).
+"""``avs submit`` as library calls: :func:`submit` (runs of any kind ``avs eval`` reads
+-> validated XML) and :func:`check` (validate any submission XML).
 
 Nothing is written unless the rendered file passes every check; the file is written
-atomically, so a crash never leaves half a submission under the final name.
+atomically, so a crash never leaves half a submission under the final name. Runs that
+record no per-topic time (TREC files, fused runs) take ``elapsed``; a master shot list
+(``shots``, or ``[collections.X] shots`` in avs.toml) makes every shot id outside the
+collection a problem, as NIST's checker reports ids missing from its valid-shot table.
 """
 
 from __future__ import annotations
@@ -25,13 +28,14 @@ TASKS = ("M", "P")
 NOVELTIES = ("N", "C")
 ALGOS = ("C", "V")
 MAX_PRIORITY = 10
+SHOWN_SHOTS = 50  # unknown shot ids listed per run before counting the rest
 
 
 @dataclass(frozen=True)
 class SubmitSettings:
     """What to submit and the attributes to write. None / empty means "not given"."""
 
-    runs: tuple[Path, ...] = ()  # Parquet runs, one XML run each, in this order
+    runs: tuple[Path | str, ...] = ()  # runs of any kind (FILE.xml#RUNID), one XML run each
     pid: str | None = None  # team id
     priorities: tuple[int, ...] = ()  # one per run, or one N meaning N, N+1, ...
     tr_type: str | None = None  # A, D, E or F
@@ -43,6 +47,8 @@ class SubmitSettings:
     year: int | None = None  # default: the runs' "year" metadata, then [team] year
     topics: Path | None = None  # topic file to check against; default: the year's
     out: Path | None = None  # default: <runs dir>/<run id>.xml
+    elapsed: float | dict[int, float] | None = None  # seconds per topic for runs recording none
+    shots: Path | None = None  # master shot list; default: the year's collection's in avs.toml
 
 
 @dataclass(frozen=True)
@@ -51,7 +57,7 @@ class RunSummary:
 
     run_id: str  # NIST run id
     priority: int
-    source: Path  # the Parquet run it came from
+    source: Path | str  # the run it came from
     topics: list[tuple[int, int, int]]  # (tNum, items, elapsedTime) per topic
 
     @property
@@ -145,13 +151,13 @@ def _check_attributes(s: SubmitSettings, rules: YearRules, problems: list[str]) 
         )
 
 
-def _read_runs(paths: tuple[Path, ...], problems: list[str]) -> list:
-    from avs.io.runs import read_run
+def _read_runs(paths: tuple[Path | str, ...], problems: list[str]) -> list:
+    from avs.submit.convert import read_any_run
 
     runs = []
     for path in paths:
         try:
-            runs.append(read_run(path))
+            runs.append(read_any_run(path))
         except AvsError as err:
             problems.append(str(err))
     return runs
@@ -170,9 +176,19 @@ def _pick_year(given: int | None, runs: list, problems: list[str]) -> int | None
     return None
 
 
-def _topics_of(run, problems: list[str], notes: list[str]) -> list[TopicResult]:
-    """The run's ranking per topic, cut at 1000, with whole-second elapsed times."""
+def _elapsed_for(given: float | dict[int, float] | None, number: int) -> float | None:
+    if isinstance(given, dict):
+        return given.get(number)
+    return given
+
+
+def _topics_of(
+    run, problems: list[str], notes: list[str], given: float | dict[int, float] | None = None
+) -> list[TopicResult]:
+    """The run's ranking per topic, cut at 1000, with whole-second elapsed times (from
+    the run, else from ``given``: one value for all topics or one per topic)."""
     topics = []
+    untimed: list[int] = []
     for number in run.topics:
         shots, _ = run.ranking(number)
         if len(shots) > MAX_ITEMS:
@@ -182,9 +198,9 @@ def _topics_of(run, problems: list[str], notes: list[str]) -> list[TopicResult]:
             shots = shots[:MAX_ITEMS]
         seconds = run.elapsed(number)
         if seconds is None:
-            problems.append(
-                f"{run.path}: no elapsed time recorded for topic {number} (meta 'elapsed')"
-            )
+            seconds = _elapsed_for(given, number)
+        if seconds is None:
+            untimed.append(number)
             continue
         if not math.isfinite(seconds) or seconds < 0:
             problems.append(f"{run.path}: elapsed time {seconds!r} for topic {number} is not valid")
@@ -192,6 +208,20 @@ def _topics_of(run, problems: list[str], notes: list[str]) -> list[TopicResult]:
         # NIST wants whole seconds; round up so no run claims less time than it took.
         elapsed = max(1, math.ceil(seconds))
         topics.append(TopicResult(number, elapsed, [str(s) for s in shots]))
+    if untimed:
+        listed = ", ".join(map(str, untimed[:10]))
+        if len(untimed) > 10:
+            listed += f", ... ({len(untimed)} topics)"
+        why = (
+            "--elapsed names no time for them"
+            if given is not None
+            else "pass --elapsed SECONDS (one value for every topic, or TOPIC=SECONDS,...)"
+        )
+        problems.append(
+            f"{run.path}: no elapsed time recorded for topic{'s' if len(untimed) > 1 else ''} "
+            f"{listed}; "
+            f"TREC runs and fused runs record none: {why}"
+        )
     return topics
 
 
@@ -213,7 +243,7 @@ def _plan(s: SubmitSettings) -> tuple[list, YearRules, list[int], list[str]]:
     """Read the runs and check every setting; FormatErrors listing all problems."""
     problems: list[str] = []
     if not s.runs:
-        raise AvsError("no runs to submit: name RUN.parquet files or list them in [team] runs")
+        raise AvsError("no runs to submit: name run files or list them in [team] runs")
     runs = _read_runs(s.runs, problems)
     year = _pick_year(s.year, runs, problems)
     rules = None
@@ -263,7 +293,7 @@ def submit(settings: SubmitSettings, *, dry_run: bool = False, workspace=None) -
             notes.append(f"desc of priority {priority}: {replaced} control character(s) replaced")
         if run.simulated:
             notes.append(f"{run.path} was scored on a simulated collection: not a real submission")
-        topics = _topics_of(run, problems, notes)
+        topics = _topics_of(run, problems, notes, s.elapsed)
         results.append(RunResult(_attributes(s, rules, priority, clean), topics))
         rid = run_id(
             class_=s.class_, tr_type=s.tr_type, pid=s.pid, year=year, priority=priority,
@@ -285,6 +315,9 @@ def submit(settings: SubmitSettings, *, dry_run: bool = False, workspace=None) -
         return default_topics_file(y, task, ws)
 
     report = validate_xml(data, path=out, topics=s.topics, year=year, resolve_topics=resolve)
+    shot_list = s.shots if s.shots is not None else ws.year_config(year).shots
+    if shot_list is not None:
+        report = _with_shot_check(report, data, shot_list)
     if not report.ok:
         raise FormatErrors(f"{out} (not written)", report.problems)
     if not dry_run:
@@ -300,18 +333,80 @@ def check(
     *,
     topics: str | Path | None = None,
     year: int | None = None,
+    shots: str | Path | None = None,
     workspace=None,
 ) -> CheckReport:
     """Validate any submission XML file; ``report.problems`` lists every problem found.
 
     The topic file defaults to the one of the year the DOCTYPE names (main or progress
-    topics by each run's task); ``year`` overrides the DOCTYPE's year."""
+    topics by each run's task); ``year`` overrides the DOCTYPE's year. ``shots`` (default:
+    the year's collection's ``shots`` in avs.toml) is the master shot list every shot id
+    must be in."""
     from avs.io.xmlrun import read_bytes
 
     data = read_bytes(path)
-    ws = None if topics is not None else _load_workspace(workspace)
+    ws = None if topics is not None and shots is not None else _load_workspace(workspace)
 
     def resolve(y: int, task: str | None) -> Path:
         return default_topics_file(y, task, ws)
 
-    return validate_xml(data, path=path, topics=topics, year=year, resolve_topics=resolve)
+    report = validate_xml(data, path=path, topics=topics, year=year, resolve_topics=resolve)
+    if shots is None and ws is not None and report.year is not None:
+        shots = ws.year_config(report.year).shots
+    if shots is not None:
+        report = _with_shot_check(report, data, Path(shots))
+    return report
+
+
+def read_shot_list(path: str | Path) -> set[str]:
+    """The shot ids of a collection: a text file with one id per line (first field;
+    blank lines and '#' comments skipped, e.g. an index's ids.txt), an HDF5 feature
+    store, or a directory holding ``shots.h5`` (a collection) or ``ids.txt`` (an index)."""
+    from avs.errors import FormatError
+    from avs.io.textfile import read_text
+
+    path = Path(path)
+    if path.is_dir():
+        for name in ("shots.h5", "ids.txt"):
+            if (path / name).is_file():
+                return read_shot_list(path / name)
+        raise AvsError(f"{path}: a directory without shots.h5 or ids.txt: not a shot list")
+    if path.suffix in (".h5", ".hdf5"):
+        from avs.io.features import FeatureStore
+
+        with FeatureStore(path) as store:
+            return set(store.ids)
+    ids = set()
+    for line in read_text(path, "shot list").splitlines():
+        fields = line.split()
+        if fields and not fields[0].startswith("#"):
+            ids.add(fields[0])
+    if not ids:
+        raise FormatError(path, "no shot ids in the shot list")
+    return ids
+
+
+def _with_shot_check(report: CheckReport, data: bytes, shots: Path) -> CheckReport:
+    """``report`` plus one problem per run listing the shot ids not in ``shots``."""
+    from avs.io.xmlrun import ITEM_TAG, RUN_TAG, parse_xml
+
+    try:
+        valid = read_shot_list(shots)
+        root = parse_xml(data, report.path).getroot()
+    except AvsError as err:
+        return replace(report, problems=[*report.problems, f"--shots: {err}"])
+    problems = list(report.problems)
+    for index, run_el in enumerate(root.iter(RUN_TAG), start=1):
+        unknown = sorted(
+            {s for item in run_el.iter(ITEM_TAG) if (s := item.get("shotId")) not in valid} - {None}
+        )
+        if unknown:
+            label = f"run {index} (line {run_el.sourceline}, priority {run_el.get('priority')!r})"
+            shown = ", ".join(unknown[:SHOWN_SHOTS])
+            if len(unknown) > SHOWN_SHOTS:
+                shown += f", ... and {len(unknown) - SHOWN_SHOTS} more"
+            problems.append(
+                f"{label}: {len(unknown)} shot id(s) not in the collection's shot list "
+                f"{shots}: {shown}"
+            )
+    return replace(report, problems=problems)

@@ -1,44 +1,13 @@
-"""NIST's run id convention: ``class_task_novelty_trType_pid.YY_priority``.
-
-Example: ``F_M_C_D_GodSpeed.21_1``. Years before 2019 have no task or novelty, so
-those parts are left out (``F_D_TEAM.18_1``); algo (2023 on) is not part of the id.
-"""
+"""Submission file names; the run id convention itself is TRECVID's (avs.trecvid.run_id)."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 
 from avs.errors import AvsError
+from avs.trecvid import check_pid, run_id
 
-# A pid becomes part of a file name: letters, digits, '_', '-' and '.' only.
-_PID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
-
-
-def check_pid(pid: str) -> str | None:
-    """A problem with ``pid`` as a run id / file name part, or None when it is fine."""
-    if not pid:
-        return "pid is empty"
-    if not _PID.fullmatch(pid):
-        return f"pid {pid!r} may hold only letters, digits, '_', '-' and '.'"
-    return None
-
-
-def run_id(
-    *,
-    class_: str,
-    tr_type: str,
-    pid: str,
-    year: int,
-    priority: int | str,
-    task: str | None = None,
-    novelty: str | None = None,
-) -> str:
-    """The NIST run id of one run, e.g. ``F_M_C_D_GodSpeed.21_1``.
-
-    ``task`` and ``novelty`` are left out when None (years before 2019)."""
-    parts = [class_] + [p for p in (task, novelty) if p is not None] + [tr_type, pid]
-    return f"{'_'.join(parts)}.{year % 100:02d}_{priority}"
+__all__ = ["check_pid", "file_stem", "run_id"]
 
 
 def file_stem(ids: Sequence[str], priorities: Sequence[int]) -> str:

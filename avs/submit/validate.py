@@ -111,6 +111,10 @@ def validate_xml(
     return CheckReport(path, year, runs=runs, topics_files=files, problems=problems)
 
 
+def _cut(message: str, limit: int = 300) -> str:
+    return message if len(message) <= limit else message[:limit] + "..."
+
+
 def _dtd_problems(tree: etree._ElementTree, rules: YearRules) -> list[str]:
     try:
         dtd = etree.DTD(str(rules.dtd))
@@ -118,8 +122,10 @@ def _dtd_problems(tree: etree._ElementTree, rules: YearRules) -> list[str]:
         raise AvsError(f"cannot load avs's DTD {rules.dtd}: {err}") from None
     if dtd.validate(tree):
         return []
+    # lxml quotes the offending value whole: a hostile 5,000-digit attribute must still
+    # give a readable line.
     found = [
-        f"line {e.line}: DTD ({rules.dtd.name}): {e.message}"
+        f"line {e.line}: DTD ({rules.dtd.name}): {_cut(e.message)}"
         for e in dtd.error_log.filter_from_errors()
     ]
     if len(found) > MAX_DTD_PROBLEMS:

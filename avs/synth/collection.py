@@ -20,9 +20,9 @@ import numpy as np
 
 from avs import __version__
 from avs.errors import AvsError
-from avs.io.atomic import free_bytes, write_text_atomic
+from avs.io.atomic import format_bytes, free_bytes, write_text_atomic
 from avs.io.captions import Caption, write_captions, write_id_list
-from avs.io.h5store import FeatureStoreWriter
+from avs.io.features import FeatureStoreWriter
 from avs.io.qrels import write_qrels
 from avs.io.records import Topic
 from avs.io.topics import read_topics, topics_year
@@ -119,7 +119,7 @@ def synthesize(
         free += sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
     if need > free * 0.95:
         raise AvsError(
-            f"{out}: needs about {need / 1e9:.1f} GB but only {free / 1e9:.1f} GB is free; "
+            f"{out}: needs about {format_bytes(need)} but only {format_bytes(free)} is free; "
             "use fewer --shots or another directory"
         )
     if replace:

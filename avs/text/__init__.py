@@ -7,6 +7,14 @@ vocabulary are fitted on the training captions and carry it in ``state()``, whic
 saved in the model's config.json, so captions and topics are encoded identically.
 """
 
-from avs.text.base import TextEncoder, build_encoder, encoder_from_state, tokenize
+import os
+
+# avs never reaches for a model hub (MiniLM's weights ship in its package). Hub libraries
+# read these once, when first imported, so they are set here, before any encoder module
+# can import one (issue #15).
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["TRANSFORMERS_OFFLINE"] = "1"
+
+from avs.text.base import TextEncoder, build_encoder, encoder_from_state, tokenize  # noqa: E402
 
 __all__ = ["TextEncoder", "build_encoder", "encoder_from_state", "tokenize"]

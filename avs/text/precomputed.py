@@ -27,7 +27,7 @@ class PrecomputedEncoder(TextEncoder):
         self.dim = dim if dim is not None else self._open_dims()
 
     def _store(self) -> Any:
-        from avs.io.h5store import open_features
+        from avs.io.features import open_features
 
         return open_features(self.path)
 

@@ -12,7 +12,6 @@ Two layouts are read:
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,7 +19,8 @@ import numpy as np
 
 from avs.errors import AvsError
 from avs.io.captions import read_captions, read_id_list
-from avs.io.h5store import open_features
+from avs.io.features import open_features
+from avs.io.textfile import read_json, short
 
 SPLITS = ("train", "val", "test")
 
@@ -63,14 +63,10 @@ class _Source:
 
 
 def _sources(root: Path, seed: int) -> tuple[list[_Source], bool]:
-    if (root / "collection.json").is_file():
+    if (root / "collection.json").exists():
         tr = root / "train"
-        lists = {s: read_id_list(tr / f"{s}.txt") for s in SPLITS if (tr / f"{s}.txt").is_file()}
-        try:
-            simulated = bool(json.loads((root / "collection.json").read_text()).get("simulated"))
-        except (OSError, ValueError):
-            simulated = False
-        return [_Source(tr / "features.h5", tr / "captions.txt", lists)], simulated
+        lists = {s: read_id_list(tr / f"{s}.txt") for s in SPLITS if (tr / f"{s}.txt").exists()}
+        return [_Source(tr / "features.h5", tr / "captions.txt", lists)], _simulated(root)
     if (root / "TextData").is_dir() and (root / "FeatureData").is_dir():
         caps = sorted((root / "TextData").glob("*.caption.txt"))
         if not caps:
@@ -95,6 +91,19 @@ def _sources(root: Path, seed: int) -> tuple[list[_Source], bool]:
         f"{root}: not a training collection: expected collection.json (avs synth) or a RUC "
         "collection with FeatureData/ and TextData/"
     )
+
+
+def _simulated(root: Path) -> bool:
+    """The ``simulated`` flag of ``collection.json``; AvsError naming the file when it is
+    damaged (ignoring it would mark a simulated model as trained on real data)."""
+    path = root / "collection.json"
+    doc = read_json(path, "collection")
+    if not isinstance(doc, dict):
+        raise AvsError(f"{path}: expected a JSON object (as written by `avs synth`)")
+    flag = doc.get("simulated", False)
+    if not isinstance(flag, bool):
+        raise AvsError(f"{path}, field 'simulated': expected true or false, not {flag!r}")
+    return flag
 
 
 def _select_frames(
@@ -167,8 +176,12 @@ def load_training_data(
     bad = {n: sorted(d) for n, d in dims.items() if len(d) > 1}
     if bad:
         raise AvsError(f"video feature dimensions differ between collections: {bad}")
-    if not per_split["train"][0]:
-        raise AvsError(f"{root}: no training captions")
+    for s in ("train", "test"):  # no test captions: metrics.json would be all zeros
+        if not per_split[s][0]:
+            raise AvsError(
+                f"{root}: no {s} captions (the {s} list is empty, or none of its videos "
+                "has a caption)"
+            )
     return TrainData(
         root=root,
         video_ids=video_ids,
@@ -193,7 +206,16 @@ def _split_map(src: _Source, videos: list[str]) -> dict[str, str]:
         for rank, i in enumerate(order):
             out[videos[i]] = "val" if rank < n_eval else "test" if rank < 2 * n_eval else "train"
         return out
-    return {v: s for s, ids in src.split_ids.items() for v in ids}
+    out: dict[str, str] = {}
+    for s, ids in src.split_ids.items():
+        for v in ids:
+            if out.setdefault(v, s) != s:
+                # A test video seen in training makes every test figure meaningless.
+                raise AvsError(
+                    f"{src.captions.parent}: video {short(v)} is in both {out[v]}.txt and {s}.txt; "
+                    "the splits must not share videos"
+                )
+    return out
 
 
 def _concat_frames(parts: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:

@@ -19,18 +19,24 @@ PALETTE = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b
            "#ff9da7", "#9c755f", "#bab0ac"]  # fmt: skip
 
 
-def _need_weights(model: AvsModel) -> None:
+def require_weights(model: AvsModel) -> None:
+    """AvsError unless the model learnt per-feature weights (laff, laff-ml)."""
     if model.config.fusion in ("mhsa", "concat"):
         raise AvsError(
             f"model {model.fingerprint[:12]} uses {model.config.fusion} fusion, which has no "
-            "per-feature weights; explain a laff, laff-ml or mean model"
+            "per-feature weights; explain a laff or laff-ml model"
+        )
+    if model.config.fusion == "mean":
+        raise AvsError(
+            f"model {model.fingerprint[:12]} uses mean fusion: every feature weighs 1/k by "
+            "definition, there is nothing to explain; explain a laff or laff-ml model"
         )
 
 
 @torch.no_grad()
 def text_weights(model: AvsModel, texts: list[str], keys: list[str] | None = None) -> np.ndarray:
     """Weights (B, heads, k_text) of each text feature, per head; each row sums to 1."""
-    _need_weights(model)
+    require_weights(model)
     return model.text_embed(model.prepare_text(texts, keys))[1].float().cpu().numpy()
 
 
@@ -39,7 +45,7 @@ def video_weights(
     model: AvsModel, features: dict[str, Any], frames: dict[str, Any] | None = None
 ) -> np.ndarray:
     """Weights (B, heads, k_video) of each video feature, per head; each row sums to 1."""
-    _need_weights(model)
+    require_weights(model)
     return model.video_embed(features, frames)[1].float().cpu().numpy()
 
 
@@ -51,7 +57,7 @@ def split_weights(
     (n, H, k_v))."""
     from avs.train.loop import Batcher
 
-    _need_weights(model)
+    require_weights(model)
     model.eval()
     s = data.splits[split]
     batcher = Batcher(model, data, str(model.device))
@@ -122,9 +128,9 @@ def explain_topics(
     """Per topic: text-feature weights per head, and the video-feature weights of its
     ``top`` shots among a seeded sample of ``sample`` shots (random blocks of
     ``block`` rows; all shots when the store is smaller) read from ``shots``."""
-    from avs.io.h5store import open_features
+    from avs.io.features import open_features
 
-    _need_weights(model)
+    require_weights(model)
     texts = [t.text for t in topics]
     keys = [str(t.number) for t in topics]  # precomputed text features are keyed by number
     tw = text_weights(model, texts, keys)
@@ -220,3 +226,52 @@ def render_html(
         topics=topics,
         escape=html.escape,
     )
+
+
+def _training(model_dir: Path) -> dict[str, Any]:
+    from avs.model.io import read_model_config
+
+    return read_model_config(model_dir).get("training", {}) or {}
+
+
+def _trained_on(model_dir: Path) -> str | None:
+    return _training(model_dir).get("collection")
+
+
+def shots_for_model(collection: Path | None, model_dir: Path) -> Path:
+    """The shot feature store to explain: ``collection``'s (see
+    :func:`avs.io.collection.shots_store`), else that of the collection the model was trained
+    on."""
+    from avs.io.collection import shots_store
+
+    if collection is None:
+        trained_on = _trained_on(model_dir)
+        if not trained_on:
+            raise AvsError("give --collection: the model does not record its collection")
+        collection = Path(trained_on)
+    return shots_store(collection)
+
+
+def feature_ranking(
+    model: AvsModel, model_dir: Path, collection: Path | None, split: str
+) -> dict[str, dict[str, float]]:
+    """:func:`average_weights` over ``split`` of the training collection (``collection``
+    when it is a collection directory, else the one the model records)."""
+    from avs.train.data import load_training_data
+
+    root = _trained_on(model_dir)
+    if (
+        collection is not None
+        and collection.is_dir()
+        and (collection / "collection.json").is_file()
+    ):
+        root = str(collection)
+    elif collection is not None and collection.is_dir() and (collection / "train").is_dir():
+        root = str(collection)  # a RUC VisualSearch-style training collection
+    if not root:
+        raise AvsError("give --collection: the model does not record its training collection")
+    # The model's own seed: a collection split at random must split as it did in training,
+    # or the "val" split may hold training videos.
+    seed = int(_training(model_dir).get("seed", 0))
+    data = load_training_data(root, model.video_features, model.frame_features, seed)
+    return average_weights(model, data, split)

@@ -154,11 +154,32 @@ def _make_model(opts: TrainOptions, data: TrainData, frame_features: list[str]) 
     return AvsModel(cfg, encoders)
 
 
+def check_out(out: str | Path, resume: bool, overwrite: bool) -> None:
+    """AvsError unless training may write into ``out``: a directory that already holds
+    anything is only continued with ``resume`` or replaced with ``overwrite`` (a trained
+    model is hours of work; ``avs score`` and ``avs synth`` refuse the same way)."""
+    out = Path(out)
+    if resume or overwrite or not (out.exists() or out.is_symlink()):
+        return
+    if not out.is_dir():
+        raise AvsError(f"--out {out}: exists and is not a directory")
+    if any(out.iterdir()):
+        raise AvsError(
+            f"--out {out}: already holds a model or training state; pass --overwrite to "
+            "replace it, --resume to continue it, or pick another --out"
+        )
+
+
 def train(
-    opts: TrainOptions, resume: bool = False, callback: Callback | None = None
+    opts: TrainOptions,
+    resume: bool = False,
+    callback: Callback | None = None,
+    overwrite: bool = False,
 ) -> TrainResult:
     """Train, keep the best model (validation mAP) in ``opts.out``, evaluate it on the
-    test split and write ``metrics.json``. ``callback(event, info)`` reports progress."""
+    test split and write ``metrics.json``. ``callback(event, info)`` reports progress.
+    An ``opts.out`` that holds anything needs ``resume`` or ``overwrite``."""
+    check_out(opts.out, resume, overwrite)
     device = resolve_device(opts.device)
     out = Path(opts.out)
     notify = callback or (lambda event, info: None)
@@ -181,7 +202,7 @@ def train(
         # seeded run then gives exactly what an uninterrupted one would.
         notify("note", {"text": f"{out}: no training state yet; starting from epoch 1"})
     elif resume:
-        state = load_state(out, model, optim, _opts_key(opts))
+        state = load_state(out, model, optim, _opts_key(opts), scaler)
     notify(
         "start", {"data": data, "model": model, "device": device, "resume_epoch": state["epoch"]}
     )
@@ -236,7 +257,7 @@ def train(
                 state["plateau"] = 0
         state["lr"] *= opts.lr_decay
         state["epoch"] = epoch
-        save_state(out, model, optim, state, _opts_key(opts))
+        save_state(out, model, optim, state, _opts_key(opts), scaler)
         notify("epoch", {**row, "improved": improved, "best": state["best"]})
     if state["best_epoch"] == 0:
         raise AvsError("no epoch finished; nothing to save (raise --epochs?)")
@@ -262,7 +283,7 @@ def _frame_features(opts: TrainOptions) -> list[str]:
     from avs.train.data import _sources
 
     src = _sources(Path(opts.collection), opts.seed)[0][0]
-    from avs.io.h5store import open_features
+    from avs.io.features import open_features
 
     with open_features(src.store) as store:
         names = [n for n in opts.video_features if store.has_frames(n)]

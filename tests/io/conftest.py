@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from avs.io.bigfile import BigFileWriter
-from avs.io.h5store import FeatureStoreWriter
+from avs.io.features import FeatureStoreWriter
 
 N = 300
 DIMS = {"clip": 16, "slowfast": 8}

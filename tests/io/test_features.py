@@ -15,7 +15,7 @@ from avs.cli import main
 from avs.errors import AvsError
 from avs.features import convert_features, feature_info
 from avs.io.bigfile import BigFile
-from avs.io.h5store import FeatureStore, open_features
+from avs.io.features import FeatureStore, open_features
 
 
 def avs(*args: object):

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from avs.errors import AvsError, FormatError
 from avs.io.records import RunRecord
-from avs.io.trecrun import read_trec_run, write_trec_run
+from avs.io.trecrun import group_by_topic, read_trec_run, read_trec_topics, write_trec_run
 
 
 def test_real_2021_run(run_2021: Path):
@@ -97,3 +97,94 @@ def test_write_read_round_trip_is_exact(tmp_path_factory, rows):
     path = tmp_path_factory.mktemp("run") / "r.trec"
     write_trec_run(path, records, "tag")
     assert sorted(read_trec_run(path)) == sorted(records)
+
+
+def _grouped(records: list[RunRecord]) -> dict[str, list[tuple[str, float]]]:
+    """The grouping done the obvious way, one record at a time."""
+    out: dict[str, list[tuple[str, float]]] = {}
+    for rec in records:
+        out.setdefault(rec.topic, []).append((rec.shot, rec.score))
+    return out
+
+
+def test_read_trec_topics_groups_the_real_run(run_2021: Path):
+    topics = read_trec_topics(run_2021)
+    assert topics == _grouped(read_trec_run(run_2021))
+    assert list(topics)[0] == "1661" and len(topics) == 20
+    assert all(len(v) == 1000 for v in topics.values())
+
+
+def test_read_trec_topics_keeps_interleaving_duplicates_and_odd_whitespace(tmp_path: Path):
+    path = tmp_path / "odd.trec"
+    path.write_bytes(
+        b"\xef\xbb\xbf1702 0 s1 1 0.5 t\r\n"  # BOM, CRLF
+        b"\n"
+        b"  1701\tQ0  s2 1 0.9 t  \n"  # tabs, leading and double spaces
+        b"1702 0 s1 2 0.5 t\n"  # duplicate shot, kept
+        b"1701 0 s3 2 1e-3 t\x0b\n"  # vertical tab at the end
+        b"1702 0 s4 3 -2 t\n\n\n"
+    )
+    assert read_trec_topics(path) == {
+        "1702": [("s1", 0.5), ("s1", 0.5), ("s4", -2.0)],
+        "1701": [("s2", 0.9), ("s3", 0.001)],
+    }
+    assert read_trec_topics(path) == _grouped(read_trec_run(path))
+
+
+@pytest.mark.parametrize(
+    ("content", "line", "words"),
+    [
+        ("1701 0 s1 1 0.5 t\n1701 0 s2 2 0.4\n", 2, "expected 6 fields"),
+        ("1701 0 s1 1 0.5 t\n\n1701 0 s2 2 inf t\n", 3, "finite"),
+        ("1701 0 s1 1 x t\n", 1, "score must be a number"),
+        ("\n \n", None, "no run records"),
+    ],
+)
+def test_read_trec_topics_errors_match_read_trec_run(
+    tmp_path: Path, content: str, line: int | None, words: str
+):
+    path = tmp_path / "bad.trec"
+    path.write_text(content)
+    for reader in (read_trec_run, read_trec_topics):
+        with pytest.raises(FormatError) as err:
+            reader(path)
+        assert err.value.line == line
+        assert words in str(err.value)
+
+
+def test_missing_run_file_is_one_clear_error(tmp_path: Path):
+    with pytest.raises(AvsError, match="no such run file"):
+        read_trec_topics(tmp_path / "absent.trec")
+
+
+def test_group_by_topic_preserves_file_order():
+    topics = ["1", "1", "2", "1", "3", "3", "2"]
+    shots = ["a", "b", "c", "d", "e", "f", "g"]
+    scores = [float(i) for i in range(7)]
+    assert group_by_topic(topics, shots, scores) == {
+        "1": [("a", 0.0), ("b", 1.0), ("d", 3.0)],
+        "2": [("c", 2.0), ("g", 6.0)],
+        "3": [("e", 4.0), ("f", 5.0)],
+    }
+    assert group_by_topic([], [], []) == {}
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(["1701", "1702", "1703"]), _word, st.integers(-5, 5)),
+        min_size=1,
+        max_size=40,
+    ),
+    st.sampled_from([" ", "\t", "  ", " \t "]),
+    st.sampled_from(["\n", "\r\n"]),
+)
+def test_read_trec_topics_equals_records_grouped(tmp_path_factory, rows, sep, end):
+    """Any interleaving, duplicates and separators: grouped == records grouped by hand."""
+    text = end.join(
+        sep.join([t, "0", s, str(r), str(v), "tag"]) for r, (t, s, v) in enumerate(rows)
+    )
+    path = tmp_path_factory.mktemp("run") / "r.trec"
+    path.write_text(text + end, newline="")
+    assert read_trec_topics(path) == _grouped(read_trec_run(path))
+    assert [rec.shot for rec in read_trec_run(path)] == [s for _, s, _ in rows]

@@ -101,14 +101,6 @@ def test_missing_feature_and_dimension_mismatch_are_clear_errors() -> None:
         model.encode_video({"a": torch.randn(2, 10), "b": torch.randn(2, 5)})
 
 
-def test_empty_vocabulary_is_a_clear_error() -> None:
-    enc = build_encoder("bow", {"bow_min_count": 5})
-    with pytest.raises(AvsError, match="empty vocabulary"):
-        enc.fit(["a dog", "the cat"])
-    with pytest.raises(AvsError, match="unknown text feature"):
-        build_encoder("word2vec")
-
-
 def test_triplet_loss_ignores_captions_of_the_same_video() -> None:
     """Regression for the released code: two captions of one video in a batch were each
     other's hardest negative."""

@@ -1,11 +1,10 @@
 """Fixtures for the reliability tests: small file systems and a small search world
-(helpers live in reliability_helpers.py, importable from the test modules of this
-directory)."""
+(helpers live in tests/support/: cli.py runs and kills the CLI, files.py checks what it
+left on disk)."""
 
 from __future__ import annotations
 
 import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,11 +39,9 @@ def small_fs(tmp_path: Path) -> Iterator[Callable[[str], Path]]:
         subprocess.run(["umount", "-l", str(mnt)], capture_output=True, check=False)
 
 
-# ---------------------------------------------------------------- a search world (phase 2)
+# ---------------------------------------------------------------- a search world
 
-# The search tests' tiny world (features, model, topic lines) is reused, not copied.
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "search"))
-
+# The search tests' tiny world (tests/support/searchkit.py) is reused, not copied.
 SEARCH_SHOTS = 20_000  # with 100-row shards: 200 tasks, ~8 s per CLI command on 2 cores
 SEARCH_SHARD_ROWS = 100
 
@@ -76,9 +73,8 @@ class SearchWorld:
 def search_world(tmp_path_factory: pytest.TempPathFactory) -> SearchWorld:
     """20,000 simulated shots, the search tests' tiny LAFF model, its index (200 shards)
     and a 2022 topic file. Paths are absolute so every CLI run records the same ones."""
-    from searchkit import TOPIC_LINES, make_features, make_model
-
     from avs.search.index import build_index
+    from tests.support.searchkit import TOPIC_LINES, make_features, make_model
 
     root = tmp_path_factory.mktemp("search_world")
     make_features(root / "shots.h5", n=SEARCH_SHOTS)

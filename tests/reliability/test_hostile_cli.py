@@ -10,9 +10,9 @@ from pathlib import Path
 import h5py
 import numpy as np
 import pytest
-from reliability_helpers import REPO, assert_clean_failure, run_avs
 
 from avs.io.bigfile import BigFileWriter
+from tests.support.cli import REPO, assert_clean_failure, run_avs
 
 
 def _bigfile(root: Path, shape: str | None = None, ids: bytes | None = None) -> Path:

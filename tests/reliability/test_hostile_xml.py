@@ -20,7 +20,6 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lxml import etree
-from reliability_helpers import REPO, TEAM_ARGS, make_run, topics_2022
 
 from avs.cli import main
 from avs.errors import FormatError
@@ -28,6 +27,8 @@ from avs.io.xmlrun import parse_xml, read_xml_runs
 from avs.submit.render import RunResult, TopicResult, render_xml, xml_safe
 from avs.submit.validate import validate_xml
 from avs.submit.years import rules_for_year
+from tests.support.cli import REPO, TEAM_ARGS
+from tests.support.files import make_run, topics_2022
 
 HOSTILE = [
     "<", ">", "&", "&amp;", "&#0;", "&xxe;", '"', "'", "]]>", "<![CDATA[", "-->", "<!--",

@@ -28,7 +28,7 @@ from hypothesis import strategies as st
 from avs.errors import AvsError, FormatError
 from avs.features import convert_features, feature_info
 from avs.io.bigfile import BigFile, BigFileWriter
-from avs.io.h5store import FeatureStoreWriter, open_features
+from avs.io.features import FeatureStoreWriter, open_features
 
 EXAMPLES = 150
 PROPS = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])

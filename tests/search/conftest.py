@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from searchkit import TOPIC_LINES, World, make_features, make_model
+
+from tests.support.searchkit import TOPIC_LINES, World, make_features, make_model
 
 
 @pytest.fixture(scope="session")

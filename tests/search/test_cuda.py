@@ -9,12 +9,12 @@ import json
 import numpy as np
 import pytest
 import torch
-from test_job import _job
 
 from avs.io.runs import read_run
 from avs.search.index import build_index
 from avs.search.job import run_score
 from avs.search.score import score_shard
+from tests.support.searchkit import score_job
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 
@@ -64,9 +64,11 @@ def test_index_on_cuda_matches_cpu(world, tmp_path) -> None:
 
 
 def test_score_job_on_cuda_matches_cpu(world, tmp_path, dask_client) -> None:
-    cpu = read_run(run_score(_job(world, tmp_path / "c"), client=dask_client, progress=False))
+    cpu = read_run(run_score(score_job(world, tmp_path / "c"), client=dask_client, progress=False))
     gpu = read_run(
-        run_score(_job(world, tmp_path / "g", device="cuda"), client=dask_client, progress=False)
+        run_score(
+            score_job(world, tmp_path / "g", device="cuda"), client=dask_client, progress=False
+        )
     )
     assert gpu.meta["device"] == "cuda"
     for number in (701, 702, 703, 704):

@@ -7,13 +7,13 @@ import json
 import numpy as np
 import pytest
 import torch
-from searchkit import make_model
 
 from avs.errors import AvsError
-from avs.io.h5store import open_features
+from avs.io.features import open_features
 from avs.model import load_model
 from avs.search import index as index_mod
 from avs.search.index import build_index, read_manifest
+from tests.support.searchkit import make_model
 
 
 def test_layout_and_throughput(world):
@@ -31,8 +31,9 @@ def test_layout_and_throughput(world):
     ]
     assert (world.index / "ids.txt").read_text().split("\n")[:-1] == world.ids
     tp = m["throughput"]
-    assert tp["shots"] == 503 and tp["shots_per_s"] > 0 and tp["gemm_peak_gflops"] > 0
-    assert 0 <= tp["gemm_fraction"] <= 1
+    assert tp["shots"] == 503 and tp["shots_per_s"] > 0 and tp["reused_shots"] == 0
+    # The GEMM peak is the benchmarks' business (issue #11): the manifest keeps the rate.
+    assert "gemm_peak_gflops" not in tp and tp["transform_gflops_per_task"] > 0
 
 
 def test_shards_hold_the_models_embeddings(world):

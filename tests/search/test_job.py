@@ -8,12 +8,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from searchkit import make_model, reference, reshard, topic_queries
 
 from avs.errors import AvsError
 from avs.io.runs import read_run
 from avs.search.cluster import timed_score_shard
-from avs.search.job import ScoreJob, partial_dir, run_score
+from avs.search.job import partial_dir, run_score
+from tests.support.searchkit import make_model, reference, reshard, score_job, topic_queries
 
 VOLATILE = {"date", "elapsed", "wall_seconds"}  # differ between any two runs
 CALLS: list[str] = []
@@ -25,28 +25,13 @@ def counting_task(path, *args, **kwargs):
     return timed_score_shard(path, *args, **kwargs)
 
 
-def _job(world, tmp_path: Path, **kw) -> ScoreJob:
-    args = {
-        "topics": world.topics,
-        "index": world.index,
-        "model": world.model,
-        "runs_dir": tmp_path / "runs",
-        "run_name": "tiny",
-        "k": 50,
-        "year": 2022,
-        "collection": "V3C2",
-    }
-    args.update(kw)
-    return ScoreJob(**args)
-
-
 def _stable(run):
     meta = {k: v for k, v in run.meta.items() if k not in VOLATILE}
     return run.topic, run.rank, run.shot_id, run.score, meta
 
 
 def test_run_equals_brute_force_with_metadata(world, tmp_path, dask_client):
-    out = run_score(_job(world, tmp_path), client=dask_client, progress=False)
+    out = run_score(score_job(world, tmp_path), client=dask_client, progress=False)
     run = read_run(out)
     ref_ids, ref_scores = reference(world.index, topic_queries(world), 50)
     for t, number in enumerate([701, 702, 703, 704]):
@@ -65,22 +50,25 @@ def test_run_equals_brute_force_with_metadata(world, tmp_path, dask_client):
 
 
 def test_same_run_name_refuses_unless_overwrite(world, tmp_path, dask_client):
-    run_score(_job(world, tmp_path), client=dask_client, progress=False)
+    run_score(score_job(world, tmp_path), client=dask_client, progress=False)
     with pytest.raises(AvsError, match="already exists.*--overwrite"):
-        run_score(_job(world, tmp_path), client=dask_client, progress=False)
-    run_score(_job(world, tmp_path, overwrite=True), client=dask_client, progress=False)
+        run_score(score_job(world, tmp_path), client=dask_client, progress=False)
+    run_score(score_job(world, tmp_path, overwrite=True), client=dask_client, progress=False)
 
 
 def test_resume_after_crash_gives_identical_run(world, tmp_path, dask_client):
-    full = read_run(run_score(_job(world, tmp_path), client=dask_client, progress=False))
+    full = read_run(run_score(score_job(world, tmp_path), client=dask_client, progress=False))
     (tmp_path / "runs" / "tiny.parquet").unlink()
     with pytest.raises(RuntimeError, match="simulated crash"):
-        run_score(_job(world, tmp_path), client=dask_client, progress=False, crash_after=2)
+        run_score(score_job(world, tmp_path), client=dask_client, progress=False, crash_after=2)
     kept = sorted(partial_dir(tmp_path / "runs", "tiny").glob("shard-*.npz"))
     assert len(kept) >= 2 and not (tmp_path / "runs" / "tiny.parquet").exists()
     CALLS.clear()
     out = run_score(
-        _job(world, tmp_path, resume=True), client=dask_client, progress=False, task=counting_task
+        score_job(world, tmp_path, resume=True),
+        client=dask_client,
+        progress=False,
+        task=counting_task,
     )
     assert len(CALLS) == 4 - len(kept)  # only the shards without a checkpoint
     resumed = read_run(out)
@@ -93,23 +81,23 @@ def test_resume_after_crash_gives_identical_run(world, tmp_path, dask_client):
 
 def test_resume_refuses_partials_of_another_job(world, tmp_path, dask_client):
     with pytest.raises(RuntimeError):
-        run_score(_job(world, tmp_path), client=dask_client, progress=False, crash_after=1)
+        run_score(score_job(world, tmp_path), client=dask_client, progress=False, crash_after=1)
     with pytest.raises(AvsError, match="different job.*k"):
-        run_score(_job(world, tmp_path, k=7, resume=True), client=dask_client, progress=False)
+        run_score(score_job(world, tmp_path, k=7, resume=True), client=dask_client, progress=False)
 
 
 def test_unknown_topic_text(world, tmp_path, dask_client):
     topics = tmp_path / "2022.txt"
     topics.write_text("701 a dog on a beach\n705 zebra xylophone quartet\n")
     with pytest.raises(AvsError, match=r"705 'zebra xylophone quartet'"):
-        run_score(_job(world, tmp_path, topics=topics), client=dask_client, progress=False)
+        run_score(score_job(world, tmp_path, topics=topics), client=dask_client, progress=False)
 
 
 def test_empty_topic_file(world, tmp_path, dask_client):
     topics = tmp_path / "2022.txt"
     topics.write_text("\n\n")
     with pytest.raises(AvsError, match="no topics"):
-        run_score(_job(world, tmp_path, topics=topics), client=dask_client, progress=False)
+        run_score(score_job(world, tmp_path, topics=topics), client=dask_client, progress=False)
 
 
 def test_index_from_another_model(world, tmp_path, dask_client):
@@ -117,7 +105,7 @@ def test_index_from_another_model(world, tmp_path, dask_client):
     fp = json.loads((world.index / "manifest.json").read_text())["fingerprint"]
     with pytest.raises(AvsError, match=f"another model.*{fp}.*{other}"):
         run_score(
-            _job(world, tmp_path, model=tmp_path / "other"), client=dask_client, progress=False
+            score_job(world, tmp_path, model=tmp_path / "other"), client=dask_client, progress=False
         )
 
 
@@ -125,13 +113,13 @@ def test_missing_shard(world, tmp_path, dask_client):
     index = reshard(world.index, tmp_path / "idx", 3)
     (index / "shard-00001.npy").unlink()
     with pytest.raises(AvsError, match="missing.*shard-00001.npy"):
-        run_score(_job(world, tmp_path, index=index), client=dask_client, progress=False)
+        run_score(score_job(world, tmp_path, index=index), client=dask_client, progress=False)
 
 
 @pytest.mark.parametrize("name", ["../x", "a/b", ".hidden", "", "/abs"])
 def test_run_name_must_stay_in_runs_dir(world, tmp_path, name):
     with pytest.raises(AvsError, match="run name"):
-        run_score(_job(world, tmp_path, run_name=name), progress=False)
+        run_score(score_job(world, tmp_path, run_name=name), progress=False)
 
 
 @pytest.fixture

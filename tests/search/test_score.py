@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from searchkit import reference, reshard, topic_queries
 
 from avs.errors import AvsError
 from avs.search.merge import empty_topk, merge_topk, tie_key
 from avs.search.score import score_shard
+from tests.support.searchkit import reference, reshard, topic_queries
 
 
 def _score_index(index, queries, k, key):

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from avs.io.runs import write_run
-from avs.ties import tie_order
 from avs.io.topics import read_topics
+from avs.ties import tie_order
 
 REPO = Path(__file__).resolve().parents[2]
 TOPICS = REPO / "topics"

@@ -52,15 +52,16 @@ def test_failure_lists_every_problem_and_writes_nothing(workdir: Path, new_run, 
 
 def test_argument_problems_are_reported_together(workdir: Path, new_run) -> None:
     run = new_run(workdir / "run.parquet", 2022, [701])
-    code, out = _submit(
-        run, "--tr-type", "Q", "--class", "F", "--priority", 11, "--novelty", "C", "--desc", "d"
-    )
+    code, out = _submit(run, "--class", "F", "--priority", 11, "--novelty", "C", "--desc", "d")
     assert code != 0
-    for text in ("--pid is required", "--tr-type must be one of A, D, E, F", "--task is required"):
+    for text in ("--pid is required", "--tr-type is required", "--task is required"):
         assert text in out, out
     assert "priorities must be 1-10" in out
     assert "Traceback" not in out
     assert _files(workdir) == ["run.parquet"]
+    # a value outside a choice is refused by the option itself, naming it
+    code, out = _submit(run, *TEAM_ARGS, "--tr-type", "Q", "--priority", 1, "--desc", "d")
+    assert code == 2 and "Invalid value for '--tr-type': 'Q' is not one of" in out, out
 
 
 def test_year_specific_options_are_refused_in_other_years(workdir: Path, new_run) -> None:

@@ -9,8 +9,8 @@ import pytest
 
 from avs.io.records import avs_topic
 from avs.io.runs import write_run
-from avs.ties import tie_order
 from avs.submit import SubmitSettings, submit
+from avs.ties import tie_order
 
 eval_api = pytest.importorskip("avs.eval.api")
 

@@ -15,9 +15,9 @@ from click.testing import CliRunner
 
 from avs.cli import main
 from avs.errors import AvsError
-from avs.io import h5store
 from avs.io.captions import read_captions, read_id_list
-from avs.io.h5store import FeatureStore
+from avs.io.features import FeatureStore
+from avs.io.features import writer as feature_writer
 from avs.io.qrels import read_qrels
 from avs.io.topics import read_topics
 from avs.synth import collection as collection_mod
@@ -194,8 +194,8 @@ def test_collection_does_not_depend_on_scheduling(
     default = make_collection(tmp_path / "default", TOPICS[:1], **kw)
     monkeypatch.setattr(collection_mod, "WORKERS", 1)
     monkeypatch.setattr(collection_mod, "AHEAD", 1)
-    monkeypatch.setattr(h5store, "CACHE_LAG", 0)
-    monkeypatch.setattr(h5store, "CACHE_STEP", 1)
+    monkeypatch.setattr(feature_writer, "CACHE_LAG", 0)
+    monkeypatch.setattr(feature_writer, "CACHE_STEP", 1)
     serial = make_collection(tmp_path / "serial", TOPICS[:1], **kw)
     with h5py.File(default / "shots.h5") as a, h5py.File(serial / "shots.h5") as b:
         for name in a["features"]:

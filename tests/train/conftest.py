@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import torch
 
-from avs.io.h5store import FeatureStoreWriter
+from avs.io.features import FeatureStoreWriter
 
 OBJECTS = ["dog", "car", "bike", "guitar", "boat", "horse"]
 ACTIONS = ["running", "jumping", "dancing", "swimming", "singing", "cooking"]

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from test_train import options
 
 import avs.train.state as state_mod
 from avs.train.loop import train
+from tests.support.training import options
 
 
 def test_crash_between_tensor_and_json_writes_resumes_to_the_same_model(

@@ -15,26 +15,9 @@ from avs.cli import main
 from avs.errors import AvsError
 from avs.model import load_model
 from avs.train.data import load_training_data
-from avs.train.loop import Batcher, TrainOptions, _make_model, evaluate, train
+from avs.train.loop import Batcher, _make_model, evaluate, train
 from avs.train.metrics import ranks_of_truth, retrieval_metrics
-
-
-def options(coll: Path, out: Path, **kw: object) -> TrainOptions:
-    base = dict(
-        collection=str(coll),
-        out=str(out),
-        video_features=["objfeat", "motion"],
-        text_features=["bow", "gru"],
-        heads=2,
-        dim=32,
-        epochs=3,
-        batch_size=32,
-        lr=1e-3,
-        model_options={"gru_word_dim": 16, "gru_hidden": 16, "bow_min_count": 1},
-        device="cpu",  # bit-identity is asserted below; the CUDA run is test_train_cuda.py
-    )
-    base.update(kw)
-    return TrainOptions(**base)
+from tests.support.training import options
 
 
 def test_metrics_known_values() -> None:

@@ -19,9 +19,10 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-from reliability_helpers import make_run, run_avs
 
 from avs.io.runs import read_run, write_run
+from tests.support.cli import run_avs
+from tests.support.files import make_run
 
 HOSTILE = [
     "</script><script>alert(1)</script>",
@@ -180,7 +181,7 @@ def test_markdown_cells_escape_markup() -> None:
 
 
 def test_explain_html_escapes_topic_texts(tmp_path: Path, search_world) -> None:
-    from searchkit import TOPIC_LINES
+    from tests.support.searchkit import TOPIC_LINES
 
     pages = {}
     for kind, suffix in (("hostile", " " + HOSTILE[0] + " " + HOSTILE[2]), ("benign", " plain")):

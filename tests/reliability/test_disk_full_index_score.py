@@ -17,14 +17,9 @@ import os
 from pathlib import Path
 
 import pytest
-from reliability_helpers import (
-    assert_clean_failure,
-    assert_same_index,
-    assert_same_run,
-    fsize_limit,
-    leftovers,
-    run_avs,
-)
+
+from tests.support.cli import assert_clean_failure, fsize_limit, run_avs
+from tests.support.files import assert_same_index, assert_same_run, leftovers
 
 pytestmark = pytest.mark.slow
 

@@ -1,4 +1,6 @@
-"""Rich progress bar and result table for ``avs train``."""
+"""How ``avs train`` shows the training loop's events (``callback(event, info)`` of
+:func:`avs.train.loop.train`): a bar per epoch with the running loss, a line of validation
+metrics per epoch, the result table. The library itself draws nothing."""
 
 from __future__ import annotations
 
@@ -8,7 +10,11 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from avs.io.textfile import printable
+
 console = Console(stderr=True)
+# Bars only on a terminal: a log gets the epoch lines, not escape codes.
+_BARS = console.is_terminal
 
 
 class RichProgress:
@@ -24,7 +30,7 @@ class RichProgress:
             TextColumn("loss {task.fields[loss]:.3f}"),
             TimeElapsedColumn(),
             console=console,
-            disable=not enabled,
+            disable=not (enabled and _BARS),
             transient=True,
         )
         self.task: Any = None
@@ -45,10 +51,10 @@ class RichProgress:
             console.print(
                 f"training {model.config.fusion} ({model.heads} heads, dim {model.dim}) on "
                 f"{info['device']}: {len(data.video_ids)} videos, captions {sizes}"
-                + (" [simulated collection]" if data.simulated else "")
+                + (r" \[simulated collection]" if data.simulated else "")
             )
         elif event == "note":
-            console.print(info["text"])
+            console.print(printable(info["text"]))
         elif event == "batch":
             if self.task is None:
                 self.task = self.progress.add_task(
@@ -74,7 +80,7 @@ def metrics_table(rows: dict[str, dict[str, float]], title: str) -> Table:
         table.add_column(col, justify="left" if col == "model" else "right")
     for name, m in rows.items():
         table.add_row(
-            name, f"{m['r1']:.1f}", f"{m['r5']:.1f}", f"{m['r10']:.1f}", f"{m['medr']:.0f}",
+            printable(name), f"{m['r1']:.1f}", f"{m['r5']:.1f}", f"{m['r10']:.1f}", f"{m['medr']:.0f}",
             f"{m['map']:.4f}",
         )  # fmt: skip
     return table
@@ -86,5 +92,5 @@ def print_result(opts: Any, result: Any) -> None:
     out.print(metrics_table({opts.out: result.test}, "test split (text-to-video)"))
     out.print(
         f"best epoch {result.best_epoch} of {result.epochs_run}; {result.captions_per_s:.0f} "
-        f"captions/s; fingerprint {result.fingerprint[:16]}; model in {opts.out}"
+        f"captions/s; fingerprint {result.fingerprint[:16]}; model in {printable(opts.out)}"
     )

@@ -9,7 +9,9 @@ import json
 from pathlib import Path
 
 import pytest
-from reliability_helpers import QRELS_2021, measure_avs, write_eval_runs
+
+from tests.support.cli import measure_avs
+from tests.support.files import QRELS_2021, write_eval_runs
 
 pytestmark = pytest.mark.slow
 RUNS = 200

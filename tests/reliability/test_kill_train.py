@@ -17,10 +17,10 @@ import time
 from pathlib import Path
 
 import pytest
-from reliability_helpers import kill_at, run_avs
 
 from avs.model import load_model
 from avs.synth import make_collection
+from tests.support.cli import kill_at, run_avs
 
 pytestmark = pytest.mark.slow
 

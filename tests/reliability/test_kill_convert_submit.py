@@ -13,24 +13,14 @@ from __future__ import annotations
 import hashlib
 import random
 import shutil
-import subprocess
-import time
 from pathlib import Path
 
 import numpy as np
 import pytest
-from reliability_helpers import (
-    AVS,
-    REPO,
-    TEAM_ARGS,
-    avs_env,
-    kill_at,
-    leftovers,
-    make_run,
-    topics_2022,
-)
 
-from avs.io.h5store import FeatureStoreWriter
+from avs.io.features import FeatureStoreWriter
+from tests.support.cli import REPO, TEAM_ARGS, kill_at, timed_avs
+from tests.support.files import leftovers, make_run, topics_2022
 
 pytestmark = pytest.mark.slow
 
@@ -52,33 +42,6 @@ def digest(path: Path) -> str | None:
     return h.hexdigest()
 
 
-def timed_run(args: list[str | Path], cwd: Path) -> float:
-    start = time.perf_counter()
-    proc = subprocess.run(
-        [*AVS, *map(str, args)], cwd=cwd, env=avs_env(), capture_output=True, text=True
-    )
-    assert proc.returncode == 0, proc.stderr
-    return time.perf_counter() - start
-
-
-def kill_after(args: list[str | Path], cwd: Path, delay: float) -> bool:
-    """Start the command, SIGKILL it after ``delay`` s; True if it was still running."""
-    proc = subprocess.Popen(
-        [*AVS, *map(str, args)],
-        cwd=cwd,
-        env=avs_env(),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        proc.wait(timeout=delay)
-        return False
-    except subprocess.TimeoutExpired:
-        proc.kill()  # SIGKILL: no handler, no cleanup, no atexit
-        proc.wait()
-        return True
-
-
 def kill_schedule(args: list[str | Path], final: Path, cwd: Path, reference: str, t: float):
     """Kill at seeded points; check the final name after each. Returns
     (kills that interrupted, kills that left a temporary file = mid-write)."""
@@ -86,8 +49,8 @@ def kill_schedule(args: list[str | Path], final: Path, cwd: Path, reference: str
     interrupted = mid_write = 0
     for _ in range(POINTS):
         before = set(leftovers(cwd))
-        if kill_after(args, cwd, rng.uniform(0.3, 1.05) * t):
-            interrupted += 1
+        running, _ = kill_at(args, cwd, seconds=rng.uniform(0.3, 1.05) * t)
+        interrupted += running
         mid_write += bool(set(leftovers(cwd)) - before)
         assert digest(final) in (None, reference), "partial or different file under the final name"
     # On a quiet machine start-up is most of T and every timed kill can land before the
@@ -127,16 +90,16 @@ def test_kill_during_features_convert(
     work = tmp_path / "work"
     work.mkdir()
     args = ["features", "convert", source, dst_name]
-    t = timed_run(args, ref_dir)
+    t = timed_avs(args, ref_dir)
     reference = digest(ref_dir / dst_name)
     # The first run reads a cold cache; kills are timed against a warm run's duration.
     warm_dir = tmp_path / "warm"
     warm_dir.mkdir()
-    t = min(t, timed_run(args, warm_dir))
+    t = min(t, timed_avs(args, warm_dir))
     interrupted, mid_write = kill_schedule(args, work / dst_name, work, reference, t)
     assert interrupted >= POINTS // 2 and mid_write >= 1, (interrupted, mid_write)
     # rerun: to the end this time (--force: an earlier point may have finished)
-    timed_run([*args, "--force"], work)
+    timed_avs([*args, "--force"], work)
     assert digest(work / dst_name) == reference
     # figures for docs/reliability.md (pytest --junitxml shows them)
     record_property("kills", f"T={t:.2f}s interrupted={interrupted}/{POINTS} mid_write={mid_write}")
@@ -151,10 +114,10 @@ def test_kill_during_submit(tmp_path: Path, record_property) -> None:
     ref_dir.mkdir()
     args = [*runs, *TEAM_ARGS, "--priority", "1", "--desc", "kill test", "--out", "sub.xml"]
     args = ["submit", *args, "--topics", REPO / "topics" / "2022.txt"]
-    t = timed_run(args, ref_dir)
+    t = timed_avs(args, ref_dir)
     reference = digest(ref_dir / "sub.xml")
     interrupted, mid_write = kill_schedule(args, work / "sub.xml", work, reference, t)
     assert interrupted >= POINTS // 2, interrupted
-    timed_run(args, work)
+    timed_avs(args, work)
     assert digest(work / "sub.xml") == reference
     record_property("kills", f"T={t:.2f}s interrupted={interrupted}/{POINTS} mid_write={mid_write}")

@@ -17,14 +17,9 @@ import time
 from pathlib import Path
 
 import pytest
-from reliability_helpers import (
-    assert_clean_failure,
-    assert_same_run,
-    run_avs,
-    stable_run,
-    start_avs,
-)
-from test_cluster import cluster  # noqa: F401  (tests/search: scheduler + 2 worker processes)
+
+from tests.support.cli import assert_clean_failure, run_avs, start_avs
+from tests.support.files import assert_same_run, stable_run
 
 pytestmark = pytest.mark.slow
 
@@ -48,7 +43,7 @@ def test_scheduler_killed_mid_job_then_resume(
     search_world,
     reference: Path,
     tmp_path: Path,
-    cluster,  # noqa: F811
+    cluster,  # tests/support/cluster.py: scheduler + 2 worker processes
     record_property,
 ) -> None:
     from distributed import Client

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from avs.errors import AvsError, FormatError
-from avs.io.h5store import FeatureStore, FeatureStoreWriter, open_features
+from avs.io.features import FeatureStore, FeatureStoreWriter, open_features
 
 
 def test_layout_matches_design(make_h5, n_frames):
@@ -180,7 +180,7 @@ def test_non_scalar_attrs_are_kept_as_json(tmp_path: Path):
 
 def test_read_rows_matches_numpy_for_any_order(make_h5, values, monkeypatch):
     """read_rows splits into windows (here 10 rows) and mixes contiguous and point reads."""
-    monkeypatch.setattr("avs.io.h5store.READ_BYTES", 16 * 4 * 10)
+    monkeypatch.setattr("avs.io.features.hdf5.READ_BYTES", 16 * 4 * 10)
     rng = np.random.default_rng(5)
     with FeatureStore(make_h5()) as store:
         for size in (1, 3, 40, 299, 600):

@@ -15,18 +15,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from reliability_helpers import (
-    REPO,
-    TEAM_ARGS,
-    assert_clean_failure,
-    fsize_limit,
-    leftovers,
-    make_run,
-    run_avs,
-    topics_2022,
-)
 
-from avs.io.h5store import FeatureStoreWriter
+from avs.io.features import FeatureStoreWriter
+from tests.support.cli import REPO, TEAM_ARGS, assert_clean_failure, fsize_limit, run_avs
+from tests.support.files import leftovers, make_run, topics_2022
 
 N, DIM = 20_000, 64  # 5 MiB of float32 per extractor
 

@@ -59,7 +59,7 @@ def make_model(path: Path, seed: int = 0) -> str:
 
 
 def make_features(path: Path, n: int = N_SHOTS, seed: int = 0) -> list[str]:
-    from avs.io.h5store import FeatureStoreWriter
+    from avs.io.features import FeatureStoreWriter
 
     rng = np.random.default_rng(seed)
     ids = shot_ids(n, rng)
@@ -116,3 +116,22 @@ def topic_queries(world: World) -> np.ndarray:
     model = load_model(world.model, "cpu")
     topics = read_topics(world.topics)
     return encode_topics(model, [t.text for t in topics], [t.number for t in topics])
+
+
+def score_job(world: World, tmp_path: Path, **kw: object):
+    """A ScoreJob of ``world``'s topics (k=50) into ``tmp_path/runs/tiny.parquet``;
+    ``kw`` overrides any field."""
+    from avs.search.job import ScoreJob
+
+    args = {
+        "topics": world.topics,
+        "index": world.index,
+        "model": world.model,
+        "runs_dir": tmp_path / "runs",
+        "run_name": "tiny",
+        "k": 50,
+        "year": 2022,
+        "collection": "V3C2",
+    }
+    args.update(kw)
+    return ScoreJob(**args)

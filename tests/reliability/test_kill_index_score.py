@@ -16,19 +16,18 @@ from __future__ import annotations
 
 import random
 import shutil
-import time
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pytest
-from reliability_helpers import (
+
+from tests.support.cli import kill_at, timed_avs
+from tests.support.files import (
     assert_same_index,
     assert_same_run,
     check_index_files,
-    kill_at,
     leftovers,
-    run_avs,
     stable_run,
 )
 
@@ -39,13 +38,6 @@ TIMED, MID_WRITE = 2, 2  # kills per command: at seeded times, inside seeded wri
 # A small file can be written and renamed between the poll that sees its temporary and
 # the kill (seen on a quiet machine): a mid-write point that missed its write is retried.
 MID_WRITE_TRIES = 4
-
-
-def timed(args: list, cwd: Path) -> float:
-    start = time.perf_counter()
-    proc = run_avs(args, cwd, timeout=300)
-    assert proc.returncode == 0, proc.stderr
-    return time.perf_counter() - start
 
 
 def schedule(name: str, t: float, writes: int) -> list[tuple[float, int]]:
@@ -86,7 +78,7 @@ def kill_then_rerun(
 def test_kill_during_index(tmp_path: Path, search_world, record_property) -> None:
     args = search_world.index_args
     ref, work = tmp_path / "ref", tmp_path / "work"
-    t = timed(args(ref), tmp_path)
+    t = timed_avs(args(ref), tmp_path)
     points = schedule("index", t, writes=200)
     points[-1] = (3 * t, 1)  # the first temporary is ids.txt's: kill inside that write
     interrupted, mid_write = kill_then_rerun(
@@ -94,7 +86,7 @@ def test_kill_during_index(tmp_path: Path, search_world, record_property) -> Non
         work,
         lambda s, n: kill_at(args(work), tmp_path, seconds=s, nth_tmp=n, watch=[work]),
         lambda: check_index_files(work, ref),
-        lambda: (timed(args(work), tmp_path), assert_same_index(work, ref)),  # resumes itself
+        lambda: (timed_avs(args(work), tmp_path), assert_same_index(work, ref)),  # resumes itself
     )
     record_property("kills", f"T={t:.2f}s interrupted={interrupted} mid_write={mid_write}")
 
@@ -107,7 +99,7 @@ def test_kill_during_score(tmp_path: Path, search_world, record_property) -> Non
         return [*search_world.score_args(runs), "--resume"]
 
     ref, work = tmp_path / "ref", tmp_path / "work"
-    t = timed(args(ref), tmp_path)
+    t = timed_avs(args(ref), tmp_path)
     reference, final, partial = ref / "r.parquet", work / "r.parquet", work / ".r.partial"
     # the first mid-write point is inside a shard checkpoint; the second inside the
     # final Parquet write (its temporary is the first one that appears in runs/ itself)
@@ -126,7 +118,7 @@ def test_kill_during_score(tmp_path: Path, search_world, record_property) -> Non
 
     def rerun() -> None:
         if not final.exists():  # --resume: continue from the checkpoints
-            timed(args(work), tmp_path)
+            timed_avs(args(work), tmp_path)
         assert_same_run(final, reference)
         assert not partial.exists() and leftovers(work) == []  # stale temporaries swept
 

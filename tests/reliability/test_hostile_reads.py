@@ -1,0 +1,123 @@
+"""Issue #16, hangs, unbounded reads and tracebacks on damaged files, through the real
+CLI: a FIFO or device in place of any input, a damaged index manifest or shard, a
+hostile avs.toml, hostile numbers and markup; each one `Error:` line naming the file or
+field (or, for markup, a correct table), no traceback, no hang, nothing replaced."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.support.cli import avs_env, run_avs
+from tests.support.files import QRELS_2021, make_run
+from tests.support.hostile import Tiny, fails_cleanly, fifo, make_tiny
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory: pytest.TempPathFactory) -> Tiny:
+    return make_tiny(tmp_path_factory.mktemp("tiny"))
+
+
+def test_fifos_and_devices_are_refused_not_waited_on(tiny: Tiny, tmp_path: Path) -> None:
+    for name in ("ids.txt", "manifest.json", "shard-00002.npy"):
+        idx = tiny.copy_index(f"fifo-{name}")
+        fifo(idx / name)
+        fails_cleanly(tiny.score_args(idx), tmp_path, name, "FIFO")
+    fails_cleanly(tiny.score_args(**{"--topics": "/dev/zero"}), tmp_path, "/dev/zero")
+    fails_cleanly(
+        ["eval", "--qrels", fifo(tmp_path / "q"), tmp_path / "r.parquet"], tmp_path, "FIFO"
+    )
+    ws = fifo(tmp_path / "avs.toml")
+    env = {**avs_env(), "AVS_WORKSPACE": str(ws)}
+    fails_cleanly(tiny.score_args(), tmp_path, "avs.toml", "FIFO", env=env)
+
+
+def test_fifos_in_model_and_bigfile(tiny: Tiny, tmp_path: Path) -> None:
+    import shutil
+
+    from tests.support.files import write_bigfile
+
+    model = Path(shutil.copytree(tiny.model, tmp_path / "model"))
+    fifo(model / "config.json")
+    fails_cleanly(tiny.score_args(**{"--model": model}), tmp_path, "config.json", "FIFO")
+    for name in ("shape.txt", "id.txt"):
+        bf = tmp_path / f"bf-{name}"
+        write_bigfile(bf, ["a", "b", "c"], 4, seed=0)
+        fifo(bf / name)
+        fails_cleanly(["features", "info", bf], tmp_path, name)
+
+
+def test_damaged_index_is_one_error(tiny: Tiny, tmp_path: Path) -> None:
+    def manifest(name: str, edit) -> Path:  # noqa: ANN001
+        idx = tiny.copy_index(name)
+        m = json.loads((idx / "manifest.json").read_text())
+        edit(m)
+        (idx / "manifest.json").write_text(json.dumps(m))
+        return idx
+
+    cases = [
+        (manifest("no-shards", lambda m: m.pop("shards")), "'shards'"),
+        (manifest("n-str", lambda m: m.update(n="503")), "'n'"),
+        (manifest("shard-int", lambda m: m["shards"].__setitem__(0, 7)), "shards[0]"),
+    ]
+    idx = tiny.copy_index("latin1")
+    (idx / "ids.txt").write_bytes(b"caf\xe9\n" * 503)
+    cases.append((idx, "ids.txt"))
+    idx = tiny.copy_index("ids-dir")
+    (idx / "ids.txt").unlink()
+    (idx / "ids.txt").mkdir()
+    cases.append((idx, "ids.txt"))
+    idx = tiny.copy_index("empty-npy")
+    (idx / "shard-00001.npy").write_bytes(b"")
+    cases.append((idx, "shard-00001.npy"))
+    for idx, needle in cases:
+        fails_cleanly(tiny.score_args(idx), tmp_path, needle, untouched=[idx])
+
+
+def test_workspace_nested_and_bom(tiny: Tiny, tmp_path: Path) -> None:
+    ws = tmp_path / "avs.toml"
+    ws.write_text("x = " + "[" * 100_000 + "]" * 100_000 + "\n")
+    env = {**avs_env(), "AVS_WORKSPACE": str(ws)}
+    fails_cleanly(tiny.score_args(), tmp_path, "avs.toml", "nested", env=env)
+    ws.write_bytes(b"\xef\xbb\xbf[workspace]\nk = 0\n")  # BOM dropped; k = 0 then refused
+    fails_cleanly(tiny.score_args(**{"--k": "0"}), tmp_path, "--k", env=env)
+
+
+@pytest.mark.parametrize("address", ["tcp://", "127.0.0.1", "http://x"])
+def test_malformed_scheduler_names_the_option(tiny: Tiny, tmp_path: Path, address: str) -> None:
+    fails_cleanly(tiny.score_args(**{"--scheduler": address}), tmp_path, "--scheduler", address)
+    assert not (tiny.root / "runs" / "tiny.parquet").exists()
+
+
+def test_qrels_numbers_with_thousands_of_digits(tmp_path: Path) -> None:
+    run = make_run(tmp_path / "r.parquet", [661], 10, year=2021)
+    for field, line in (
+        ("stratum", "1661 0 shot00001_1 {} 1\n"),
+        ("topic", "{} 0 shot00001_1 1 1\n"),
+    ):
+        q = tmp_path / f"{field}.qrels"
+        q.write_text(QRELS_2021.read_text() + line.format("9" * 5000))
+        fails_cleanly(["eval", "--qrels", q, run], tmp_path, str(q), field)
+
+
+def test_markup_and_escapes_in_names_are_printed_as_text(tmp_path: Path) -> None:
+    import pyarrow.parquet as pq
+
+    name = "[/bold]evil\x1b[31m[red]"
+    run = make_run(tmp_path / "r.parquet", list(range(661, 681)), 20, year=2021)
+    table = pq.read_table(run)
+    meta = json.loads(table.schema.metadata[b"avs"])
+    meta["run_name"] = name
+    pq.write_table(table.replace_schema_metadata({b"avs": json.dumps(meta)}), run)
+    for args in (
+        ["eval", "--qrels", QRELS_2021, run],
+        ["report", run, "--out", tmp_path / "rep.html"],
+    ):
+        proc = run_avs(args, tmp_path, timeout=60)
+        assert proc.returncode == 0, proc.stderr
+        assert "Traceback" not in proc.stderr and "\x1b" not in proc.stdout
+        assert "[/bold]evil" in proc.stdout, proc.stdout
+    assert np.isfinite(1)
