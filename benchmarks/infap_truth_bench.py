@@ -45,7 +45,8 @@ from avs.eval.xinfap import TopicJudgements, prepare_qrels
 from avs.io.qrels import read_qrels
 from avs.io.records import Qrel, qrels_topic
 from avs.io.topics import read_topics
-from avs.synth.collection import _by_topic, synthesize
+from avs.synth import judgements
+from avs.synth.collection import near_misses_kept, rows_by_topic, synthesize
 from avs.synth.extractors import ExtractorSpec
 from avs.synth.judgements import NEAR_SCORE, SYSTEM_QUALITY, pool_depth
 from avs.synth.world import S_JUDGE, World, build_world, n_blocks, rng_for, shot_block
@@ -119,9 +120,7 @@ def open_collection(path: Path) -> Collection:
     topic_sets = {label: read_topics(path / y["topics"]) for label, y in meta["years"].items()}
     world = build_world(topic_sets, meta["shots"], meta["seed"], meta.get("difficulty", 1.0))
     year = sorted(meta["years"])[-1]
-    depth = pool_depth(world.shots)
-    # as avs.synth.collection._write_shots keeps them
-    keep_near = max(1, -(-4 * depth // n_blocks(world.shots)))
+    keep_near = near_misses_kept(world)
     blocks = [shot_block(world, b, keep_near=keep_near) for b in range(n_blocks(world.shots))]
     qrels_path = path / meta["years"][year]["qrels"]
     truth_path = path / meta["years"][year]["truth"]
@@ -135,8 +134,8 @@ def open_collection(path: Path) -> Collection:
         truth=relevant_sets(read_qrels(truth_path)),
         qrels_path=qrels_path,
         truth_path=truth_path,
-        relevant=_by_topic([b.relevant for b in blocks]),
-        near=_by_topic([b.near for b in blocks]),
+        relevant=rows_by_topic([b.relevant for b in blocks]),
+        near=rows_by_topic([b.near for b in blocks]),
     )
 
 
@@ -152,28 +151,20 @@ def top_k(ids: list[str], scores: np.ndarray) -> list[tuple[str, float]]:
 
 
 def pooled_systems(col: Collection) -> dict[str, Ranking]:
-    """The rankings `judge` pools from, regenerated with its random stream, in its order.
-
-    Mirrors avs.synth.judgements.judge; the pool they give is compared with the qrels
-    (any change to the synth code that breaks the mirror stops the benchmark)."""
+    """The rankings `judge` pools from, rebuilt with avs.synth.judgements.pooled_systems
+    on the topic's judging stream; the pool they give is checked against the qrels."""
     depth = pool_depth(col.world.shots)
     runs: dict[str, Ranking] = {f"pool-q{q}": {} for q in SYSTEM_QUALITY}
     for t in topic_indices(col):
         tid = qrels_topic(col.world.topics[t].number)
         rng = rng_for(col.world.seed, S_JUDGE, t)
         rel = col.relevant.get(t, np.zeros(0, dtype=np.int64))
-        nm = np.setdiff1d(col.near.get(t, np.zeros(0, dtype=np.int64)), rel)
-        others = rng.integers(0, col.world.shots, min(col.world.shots, 3 * depth))
-        others = np.setdiff1d(np.setdiff1d(np.unique(others), rel), nm)
-        cand = np.concatenate([rel, nm, others])
-        level = np.concatenate(
-            [np.ones(len(rel)), np.full(len(nm), NEAR_SCORE), np.zeros(len(others))]
-        )
-        ids = col.world.shot_ids(cand)
+        near = col.near.get(t, np.zeros(0, dtype=np.int64))
+        systems = judgements.pooled_systems(col.world, rng, rel, near)
+        ids = col.world.shot_ids(systems.candidates)
         pool: set[str] = set()
         in_qrels = {q.shot for q in col.qrels if q.topic == tid}
-        for q in SYSTEM_QUALITY:
-            score = q * level + rng.standard_normal(len(cand))
+        for q, score in zip(SYSTEM_QUALITY, systems.scores, strict=True):
             ranked = top_k(ids, score)
             runs[f"pool-q{q}"][tid] = ranked
             pool.update(shot for shot, _ in ranked[:depth])

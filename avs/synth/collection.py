@@ -246,7 +246,7 @@ def _write_shots(
     """Stream the search collection. ``training`` is submitted to ``pool`` after the
     first blocks, ``judging(relevant, near)`` (rows per topic) once all are written.
     Returns the futures of (judgements, relevant rows per topic) and of ``training``."""
-    keep_near = max(1, -(-4 * pool_depth(world.shots) // n_blocks(world.shots)))
+    keep_near = near_misses_kept(world)
     rel_parts: list[np.ndarray] = []
     near_parts: list[np.ndarray] = []
     attrs = {"simulated": True, "collection": path.parent.name, "seed": world.seed}
@@ -265,8 +265,8 @@ def _write_shots(
         return (block, *extractors.compute(block, 0, b, out=out), out)
 
     def judge_all() -> tuple[dict[str, Judgements], dict[int, np.ndarray]]:
-        relevant = _by_topic(rel_parts)
-        return judging(relevant, _by_topic(near_parts)), relevant
+        relevant = rows_by_topic(rel_parts)
+        return judging(relevant, rows_by_topic(near_parts)), relevant
 
     # Whole blocks are generated in parallel, each in one worker thread (numpy, torch
     # and h5py release the GIL for the bulk work), while this thread writes them in
@@ -307,7 +307,14 @@ def _locked(report: Progress) -> Progress:
     return locked
 
 
-def _by_topic(parts: list[np.ndarray]) -> dict[int, np.ndarray]:
+def near_misses_kept(world: World) -> int:
+    """Near misses kept per topic and block as pooling candidates (4x the pool depth over
+    the whole collection)."""
+    return max(1, -(-4 * pool_depth(world.shots) // n_blocks(world.shots)))
+
+
+def rows_by_topic(parts: list[np.ndarray]) -> dict[int, np.ndarray]:
+    """(row, topic) pairs from every block -> sorted rows per topic index."""
     pairs = np.concatenate(parts) if parts else np.zeros((0, 2), dtype=np.int64)
     out: dict[int, np.ndarray] = {}
     order = np.lexsort((pairs[:, 0], pairs[:, 1]))

@@ -37,6 +37,32 @@ def pool_depth(shots: int) -> int:
     return int(np.clip(shots // 100, 30, 1000))
 
 
+@dataclass(frozen=True)
+class PooledSystems:
+    """What the simulated systems of one topic rank: candidate rows and each system's score."""
+
+    candidates: np.ndarray  # rows: relevant shots, near misses, random others
+    scores: np.ndarray  # (len(SYSTEM_QUALITY), len(candidates)), best system first
+
+
+def pooled_systems(
+    world: World, rng: np.random.Generator, relevant: np.ndarray, near: np.ndarray
+) -> PooledSystems:
+    """The systems NIST-style pooling draws from, for one topic (``rng`` is the topic's
+    judging stream: this draws from it first, as :func:`judge` does; benchmarks call it to
+    rebuild the pooled systems' rankings)."""
+    depth = pool_depth(world.shots)
+    nm = np.setdiff1d(near, relevant)
+    others = rng.integers(0, world.shots, min(world.shots, 3 * depth))
+    others = np.setdiff1d(np.setdiff1d(np.unique(others), relevant), nm)
+    cand = np.concatenate([relevant, nm, others])
+    level = np.concatenate(
+        [np.ones(len(relevant)), np.full(len(nm), NEAR_SCORE), np.zeros(len(others))]
+    )
+    scores = np.stack([q * level + rng.standard_normal(len(cand)) for q in SYSTEM_QUALITY])
+    return PooledSystems(cand, scores)
+
+
 def judge(
     world: World,
     topic_indices: list[int],
@@ -55,16 +81,10 @@ def judge(
         tid = qrels_topic(topic.number)
         rng = rng_for(world.seed, S_JUDGE, t)
         rel = relevant.get(t, np.zeros(0, dtype=np.int64))
-        nm = np.setdiff1d(near.get(t, np.zeros(0, dtype=np.int64)), rel)
-        others = rng.integers(0, world.shots, min(world.shots, 3 * depth))
-        others = np.setdiff1d(np.setdiff1d(np.unique(others), rel), nm)
-        cand = np.concatenate([rel, nm, others])
-        level = np.concatenate(
-            [np.ones(len(rel)), np.full(len(nm), NEAR_SCORE), np.zeros(len(others))]
-        )
+        systems = pooled_systems(world, rng, rel, near.get(t, np.zeros(0, dtype=np.int64)))
+        cand = systems.candidates
         best = np.full(len(cand), np.iinfo(np.int64).max, dtype=np.int64)
-        for q in SYSTEM_QUALITY:
-            score = q * level + rng.standard_normal(len(cand))
+        for score in systems.scores:
             top = np.argsort(-score, kind="stable")[:depth]
             best[top] = np.minimum(best[top], np.arange(1, len(top) + 1))
         pooled = np.flatnonzero(best <= depth)
