@@ -34,6 +34,17 @@ from avs.errors import AvsError
               help="Rank a seeded sample of this many shots (0: all).")  # fmt: skip
 @click.option("--split", type=click.Choice(["train", "val", "test"]), default=None,
               help="Print the features ranked by average weight over this split of the training collection.")  # fmt: skip
+@click.option(
+    "--run",
+    "run_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Explain this run's own top shots (Parquet, TREC or XML) instead of a sample.",
+)
+@click.option(
+    "--qrels",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="NIST qrels or full truth: mark each shot relevant, not relevant or unjudged.",
+)
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the shot sample.")
 @click.option(
     "--device",
@@ -50,6 +61,8 @@ def command(
     top: int,
     sample: int,
     split: str | None,
+    run_path: Path | None,
+    qrels: Path | None,
     seed: int,
     device: str,
 ) -> None:
@@ -59,6 +72,8 @@ def command(
     Examples:
       avs explain --model models/demo --topics topics/2022.txt --html runs/explain.html
       avs explain --model models/demo --split test
+      avs explain --model models/demo --topics topics/2022.txt --html runs/explain.html \\
+          --run runs/sim-laff-2022.parquet --qrels collections/sim/qrels/2022.qrels
     """
     if topics is None and split is None:
         raise AvsError("nothing to explain: give --topics (with --html) and/or --split")
@@ -74,12 +89,27 @@ def command(
     if topics is not None:
         from avs.io.atomic import write_text_atomic
         from avs.io.topics import read_topics
-        from avs.train.explain import explain_topics, render_html, shots_for_model
+        from avs.train.explain import (
+            explain_topics,
+            read_judgements,
+            render_html,
+            run_rankings,
+            shots_for_model,
+        )
 
         store = shots_for_model(collection, model_dir)
         items = read_topics(topics)
-        explanations = explain_topics(model, items, store, top=top, sample=sample, seed=seed)
-        note = f"shots from {store}" + (f" (sample of {sample})" if sample else "")
+        run = run_rankings(run_path) if run_path is not None else None
+        marks = read_judgements(qrels) if qrels is not None else None
+        explanations = explain_topics(
+            model, items, store, top=top, sample=sample, seed=seed, run=run, judgements=marks
+        )
+        if run_path is not None:
+            note = f"the top {top} shots of run {run_path}, features from {store}"
+        else:
+            note = f"shots from {store}" + (f" (sample of {sample})" if sample else "")
+        if qrels is not None:
+            note += f"; judgements from {qrels}"
         page = render_html(explanations, model, f"LAFF explanations: {topics.name}", note)
         write_text_atomic(html_out, page)
         click.echo(f"wrote {html_out} ({len(items)} topics, {top} shots each)")

@@ -3,7 +3,6 @@ over a split (the paper's feature ranking) and rendered as a self-contained HTML
 
 from __future__ import annotations
 
-import html
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,6 +16,14 @@ from avs.train.data import TrainData
 
 PALETTE = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1",
            "#ff9da7", "#9c755f", "#bab0ac"]  # fmt: skip
+
+
+def distinct_colours(n: int) -> list[str]:
+    """``n`` colours, no two alike: the palette, then evenly spaced hues beyond it. Text and
+    video features of one page take consecutive slices, so no colour means two features."""
+    if n <= len(PALETTE):
+        return PALETTE[:n]
+    return [f"hsl({round(360 * i / n)}, 55%, 50%)" for i in range(n)]
 
 
 def require_weights(model: AvsModel) -> None:
@@ -85,6 +92,7 @@ class ShotWeights:
     shot_id: str
     score: float
     weights: list[list[float]]  # (heads, k_video)
+    judged: str = ""  # "relevant", "not relevant", "unjudged" or "" (no judgements given)
 
 
 @dataclass
@@ -124,17 +132,20 @@ def explain_topics(
     sample: int = 20000,
     seed: int = 0,
     block: int = 2048,
+    run: dict[int, list[tuple[str, float]]] | None = None,
+    judgements: dict[int, dict[str, int]] | None = None,
 ) -> list[TopicExplanation]:
-    """Per topic: text-feature weights per head, and the video-feature weights of its
-    ``top`` shots among a seeded sample of ``sample`` shots (random blocks of
-    ``block`` rows; all shots when the store is smaller) read from ``shots``."""
+    """Per topic: text-feature weights per head, and the video-feature weights of ``top``
+    shots read from ``shots``: the run's own top ``top`` when ``run`` (topic -> ranked
+    (shot, score)) is given, else the best of a seeded sample of ``sample`` shots (random
+    blocks of ``block`` rows; all shots when the store is smaller). ``judgements`` (topic ->
+    shot -> rel) marks each shot relevant, not relevant or unjudged."""
     from avs.io.features import open_features
 
     require_weights(model)
     texts = [t.text for t in topics]
     keys = [str(t.number) for t in topics]  # precomputed text features are keyed by number
     tw = text_weights(model, texts, keys)
-    temb = model.encode_text(texts, keys)
     unknown = set(model.unknown_texts(texts))
     with open_features(shots) as store:
         missing = [n for n in model.video_features if n not in store.dims]
@@ -142,33 +153,16 @@ def explain_topics(
             raise AvsError(
                 f"{shots}: no video feature {missing} that model {model.fingerprint[:12]} needs"
             )
-        starts = list(range(0, store.n, block))
-        if sample and store.n > sample:
-            rng = np.random.default_rng(seed)
-            starts = sorted(
-                rng.choice(starts, size=max(1, sample // block), replace=False).tolist()
-            )
-        best_s = torch.full((len(texts), top), -float("inf"))
-        best_r = torch.zeros((len(texts), top), dtype=torch.long)
-        for s in starts:
-            stop = min(s + block, store.n)
-            feats = {n: torch.from_numpy(store.read(n, s, stop)) for n in model.video_features
-                     if n not in model.frame_features}  # fmt: skip
-            frames = {n: tuple(map(torch.from_numpy, store.read_frames(n, s, stop)))
-                      for n in model.frame_features}  # fmt: skip
-            vemb = model.encode_video(feats, frames)
-            scores = (temb @ vemb.T).cpu() / model.heads
-            rows = torch.arange(s, stop).expand(len(texts), -1)
-            all_s = torch.cat([best_s, scores], 1)
-            all_r = torch.cat([best_r, rows], 1)
-            best_s, pos = all_s.topk(min(top, all_s.shape[1]), dim=1)
-            best_r = all_r.gather(1, pos)
+        if run is not None:
+            picked = _run_shots(store, topics, run, top)
+        else:
+            picked = _best_of_sample(model, store, texts, keys, top, sample, seed, block)
         out = []
-        ids = store.ids
         for i, t in enumerate(topics):
-            keep = torch.isfinite(best_s[i])
-            rows = best_r[i][keep].numpy()
+            rows, scores = picked[i]
             vw = video_weights(model, *_shot_inputs(model, store, rows)) if len(rows) else []
+            marks = (judgements or {}).get(int(t.number), {})
+            shot_ids = [store.ids[int(r)] for r in rows]
             out.append(
                 TopicExplanation(
                     number=int(t.number),
@@ -176,22 +170,82 @@ def explain_topics(
                     weights=tw[i].tolist(),
                     unknown=i in unknown,
                     shots=[
-                        ShotWeights(ids[int(r)], float(sc), w.tolist())
-                        for r, sc, w in zip(rows, best_s[i][keep].tolist(), vw, strict=True)
+                        ShotWeights(sid, sc, w.tolist(), _mark(marks, sid, judgements))
+                        for sid, sc, w in zip(shot_ids, scores, vw, strict=True)
                     ],
                 )
             )
     return out
 
 
-def _bars(weights: list[list[float]], width: int = 360, row: int = 12) -> list[dict]:
+def _mark(marks: dict[str, int], shot: str, judgements: dict | None) -> str:
+    if judgements is None:
+        return ""
+    rel = marks.get(shot)
+    return "unjudged" if rel is None or rel < 0 else ("relevant" if rel > 0 else "not relevant")
+
+
+def _run_shots(
+    store: Any, topics: list[Any], run: dict[int, list[tuple[str, float]]], top: int
+) -> list[tuple[np.ndarray, list[float]]]:
+    """Rows and scores of each topic's first ``top`` shots in the run."""
+    lacking = [int(t.number) for t in topics if int(t.number) not in run]
+    if lacking:
+        raise AvsError(f"--run has no ranking for topic(s) {lacking[:10]}")
+    picked = []
+    for t in topics:
+        ranked = run[int(t.number)][:top]
+        rows = store.row_of([shot for shot, _ in ranked])  # AvsError names a foreign shot
+        picked.append((rows, [float(score) for _, score in ranked]))
+    return picked
+
+
+def _best_of_sample(
+    model: AvsModel,
+    store: Any,
+    texts: list[str],
+    keys: list[str],
+    top: int,
+    sample: int,
+    seed: int,
+    block: int,
+) -> list[tuple[np.ndarray, list[float]]]:
+    """Rows and scores of each text's ``top`` best shots among a seeded sample of blocks."""
+    temb = model.encode_text(texts, keys)
+    starts = list(range(0, store.n, block))
+    if sample and store.n > sample:
+        rng = np.random.default_rng(seed)
+        starts = sorted(rng.choice(starts, size=max(1, sample // block), replace=False).tolist())
+    best_s = torch.full((len(texts), top), -float("inf"))
+    best_r = torch.zeros((len(texts), top), dtype=torch.long)
+    for s in starts:
+        stop = min(s + block, store.n)
+        feats = {n: torch.from_numpy(store.read(n, s, stop)) for n in model.video_features
+                 if n not in model.frame_features}  # fmt: skip
+        frames = {n: tuple(map(torch.from_numpy, store.read_frames(n, s, stop)))
+                  for n in model.frame_features}  # fmt: skip
+        vemb = model.encode_video(feats, frames)
+        scores = (temb @ vemb.T).cpu() / model.heads
+        rows = torch.arange(s, stop).expand(len(texts), -1)
+        all_s = torch.cat([best_s, scores], 1)
+        all_r = torch.cat([best_r, rows], 1)
+        best_s, pos = all_s.topk(min(top, all_s.shape[1]), dim=1)
+        best_r = all_r.gather(1, pos)
+    picked = []
+    for i in range(len(texts)):
+        keep = torch.isfinite(best_s[i])
+        picked.append((best_r[i][keep].numpy(), best_s[i][keep].tolist()))
+    return picked
+
+
+def _bars(weights: list[list[float]], colours: list[str], width: int = 360, row: int = 12):  # noqa: ANN202
     """Geometry of one stacked bar per head (x, width, colour, title) for the SVG."""
     out = []
     for h, ws in enumerate(weights):
         x = 0.0
         for j, w in enumerate(ws):
             out.append({"x": round(x, 2), "y": h * row, "w": round(w * width, 2), "h": row - 2,
-                        "color": PALETTE[j % len(PALETTE)], "title": f"head {h + 1}: {w:.3f}", "j": j})  # fmt: skip
+                        "color": colours[j], "title": f"head {h + 1}: {w:.3f}", "j": j})  # fmt: skip
             x += w * width
     return out
 
@@ -199,32 +253,40 @@ def _bars(weights: list[list[float]], width: int = 360, row: int = 12) -> list[d
 def render_html(
     explanations: list[TopicExplanation], model: AvsModel, title: str, note: str = ""
 ) -> str:
-    """A self-contained page (inline SVG, inline CSS, no script) from the explanations."""
+    """A self-contained page (inline SVG, inline CSS, no script) from the explanations:
+    a table of contents, a topics x features summary of mean weights per side, then per
+    topic one bar per (labelled) head for the text side and for each shot."""
     from avs.resources import get_template, jinja_env
 
     # autoescape: the page is HTML whatever the template's .j2 name
     tpl = get_template(jinja_env(autoescape=True), "explain.html.j2")
+    text_names, video_names = list(model.config.text_features), list(model.video_features)
+    colours = distinct_colours(len(text_names) + len(video_names))
+    text_colours, video_colours = colours[: len(text_names)], colours[len(text_names) :]
     row = 12
     topics = []
     for e in explanations:
+        shot_means = [np.mean(s.weights, axis=0).tolist() for s in e.shots]
         topics.append({
             "e": e,
-            "bars": _bars(e.weights, row=row),
+            "bars": _bars(e.weights, text_colours, row=row),
             "height": len(e.weights) * row,
             "mean": np.mean(e.weights, axis=0).tolist(),
-            "shots": [{"s": s, "bars": _bars(s.weights, row=row), "mean": np.mean(s.weights, axis=0).tolist()} for s in e.shots],
+            "video_mean": np.mean(shot_means, axis=0).tolist() if shot_means else None,
+            "shots": [{"s": s, "bars": _bars(s.weights, video_colours, row=row), "mean": m}
+                      for s, m in zip(e.shots, shot_means, strict=True)],
         })  # fmt: skip
     return tpl.render(
         title=title,
         note=note,
         model=model,
         fp=model.fingerprint,
-        text_features=[
-            (n, PALETTE[j % len(PALETTE)]) for j, n in enumerate(model.config.text_features)
-        ],
-        video_features=[(n, PALETTE[j % len(PALETTE)]) for j, n in enumerate(model.video_features)],
+        text_features=list(zip(text_names, text_colours, strict=True)),
+        video_features=list(zip(video_names, video_colours, strict=True)),
+        heads=list(range(1, model.heads + 1)),
+        row=row,
         topics=topics,
-        escape=html.escape,
+        shade=lambda w: f"rgba(78, 121, 167, {min(1.0, max(0.0, w)):.2f})",
     )
 
 
@@ -275,3 +337,27 @@ def feature_ranking(
     seed = int(_training(model_dir).get("seed", 0))
     data = load_training_data(root, model.video_features, model.frame_features, seed)
     return average_weights(model, data, split)
+
+
+def run_rankings(path: Path) -> dict[int, list[tuple[str, float]]]:
+    """Topic number -> the run's (shot, score) in rank order (the tie rule), from any run
+    file ``avs eval`` reads; an XML file must hold exactly one run."""
+    from avs.eval.runs import load_runs
+    from avs.io.records import avs_topic
+    from avs.ties import rank_records
+
+    runs = load_runs(path)
+    if len(runs) != 1:
+        raise AvsError(f"--run {path}: holds {len(runs)} runs; explain one at a time")
+    return {avs_topic(t): rank_records(dict(r).items()) for t, r in runs[0].topics.items()}
+
+
+def read_judgements(path: Path) -> dict[int, dict[str, int]]:
+    """Topic number -> shot -> rel from NIST qrels or full-truth qrels (``--qrels``)."""
+    from avs.io.qrels import read_qrels
+    from avs.io.records import avs_topic
+
+    out: dict[int, dict[str, int]] = {}
+    for q in read_qrels(path):
+        out.setdefault(avs_topic(q.topic), {})[q.shot] = q.rel
+    return out
