@@ -62,10 +62,16 @@ def free_bytes(path: str | Path) -> int:
     return shutil.disk_usage(existing).free
 
 
-def format_bytes(n: float) -> str:
-    """A size for a message in a unit that keeps it readable: "0.0 GB" said nothing."""
+def format_bytes(n: float, decimal: bool = False) -> str:
+    """A size for a message in a unit that keeps it readable: "0.0 GB" said nothing.
+    Binary units (GiB, MiB, KiB), or decimal ones (GB, MB, kB) with ``decimal``."""
+    units = (
+        (("GB", 10**9), ("MB", 10**6), ("kB", 10**3))
+        if decimal
+        else (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10))
+    )
     # From a tenth of a unit on, so a figure never reads as 0.0 of it.
-    for unit, size in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+    for unit, size in units:
         if n >= size / 10:
             return f"{n / size:,.1f} {unit}"
     return f"{int(n):,} bytes"

@@ -343,9 +343,8 @@ def _build_locked(
         manifest["nonfinite_zeroed"] = nonfinite
     if in_dims and busy > 0 and embedded:
         # busy is summed over tasks: flops / busy is one task's rate.
-        throughput["transform_gflops_per_task"] = round(
-            2 * embedded * in_dims * model.dim / busy / 1e9, 2
-        )
+        rate = 2 * embedded * in_dims * model.dim / busy / 1e9
+        throughput["transform_gflops_per_task"] = float(f"{rate:.3g}")  # a tiny model: 0.004
     manifest["complete"] = True
     manifest["throughput"] = throughput
     manifest["built"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")

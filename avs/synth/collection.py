@@ -118,8 +118,9 @@ def synthesize(
     if replace:
         free += sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
     if need > free * 0.95:
+        need_text, free_text = format_bytes(need, decimal=True), format_bytes(free, decimal=True)
         raise AvsError(
-            f"{out}: needs about {format_bytes(need)} but only {format_bytes(free)} is free; "
+            f"{out}: needs about {need_text} but only {free_text} is free; "
             "use fewer --shots or another directory"
         )
     if replace:
