@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import glob
 import json
 from pathlib import Path
 
@@ -15,8 +16,9 @@ from avs.device import DEVICES
     "--topics",
     "topics",
     required=True,
-    type=click.Path(path_type=Path),
-    help="Topic file; its name gives the year (2022.txt, tv22.avs.txt).",
+    multiple=True,
+    help="Topic file; its name gives the year (2022.txt, tv22.avs.txt). Repeat it, or give "
+    "a quoted glob ('topics/20*.txt'), to score several files in one pass over each index.",
 )
 @click.option(
     "--index",
@@ -57,7 +59,7 @@ from avs.device import DEVICES
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON object.")
 def command(
-    topics: Path,
+    topics: tuple[str, ...],
     index: Path | None,
     model: Path | None,
     run_name: str | None,
@@ -78,27 +80,52 @@ def command(
     \b
     Examples:
       avs score --topics topics/2022.txt
+      avs score --topics topics/2019.txt --topics topics/2020.txt --topics topics/2021.txt
+      avs score --topics 'topics/20*.txt'     # every year, each index read once
       avs score --topics topics/2021.txt --model models/demo --index index/demo \\
           --run-name demo-2021 --device cpu --overwrite
     """
     from avs.cli.progress import progress_bar
-    from avs.search.job import plan_score, run_score
+    from avs.search.job import plan_score, run_scores
 
-    job = plan_score(
-        topics,
-        index=index,
-        model=model,
-        run_name=run_name,
-        k=k,
-        scheduler=scheduler,
-        device=device,
-        runs_dir=runs_dir,
-        resume=resume,
-        overwrite=overwrite,
-    )
+    files = _topic_files(topics)
+    if run_name is not None and len(files) > 1:
+        raise click.UsageError("--run-name names one run: drop it to score several topic files")
+    jobs = [
+        plan_score(
+            path,
+            index=index,
+            model=model,
+            run_name=run_name,
+            k=k,
+            scheduler=scheduler,
+            device=device,
+            runs_dir=runs_dir,
+            resume=resume,
+            overwrite=overwrite,
+        )
+        for path in files
+    ]
     with progress_bar(quiet, unit="shots") as progress:
-        out = run_score(job, progress=progress)
+        outs = run_scores(jobs, progress=progress)
     if as_json:
-        click.echo(json.dumps({"run": str(out), "run_name": job.run_name, "year": job.year}))
+        rows = [{"run": str(o), "run_name": j.run_name, "year": j.year, "topics": str(j.topics)}
+                for o, j in zip(outs, jobs, strict=True)]  # fmt: skip
+        click.echo(json.dumps(rows[0] if len(rows) == 1 else rows))
     else:
-        click.echo(f"run written: {out}")
+        for out in outs:
+            click.echo(f"run written: {out}")
+
+
+def _topic_files(values: tuple[str, ...]) -> list[Path]:
+    """--topics values as files: a value that is not a file but holds * ? [ is a glob."""
+    files: list[Path] = []
+    for value in values:
+        if not Path(value).exists() and glob.has_magic(value):
+            matched = sorted(glob.glob(value))
+            if not matched:
+                raise click.BadParameter(f"no file matches {value!r}", param_hint="--topics")
+            files += map(Path, matched)
+        else:
+            files.append(Path(value))
+    return files

@@ -35,6 +35,7 @@ __all__ = [
     "partial_dir",
     "plan_score",
     "run_score",
+    "run_scores",
     "score_shards",
     "timed_score_shard",
 ]
@@ -109,11 +110,48 @@ def run_score(
     ``crash_after``: raise after that many shards are checkpointed (tests of --resume).
     ``task``: replaces :func:`timed_score_shard` (same signature; tests slow it down).
     ``on_result``: called with each shard number as its result is checkpointed."""
-    if job.k < 1:
-        raise AvsError("--k must be at least 1")
-    out = run_path(job.runs_dir, job.run_name)
-    with run_lock(job.runs_dir, job.run_name):
-        return _run_locked(job, out, client, progress, crash_after, task, on_result)
+    return run_scores(
+        [job], client=client, progress=progress, crash_after=crash_after, task=task,
+        on_result=on_result,
+    )[0]  # fmt: skip
+
+
+def run_scores(
+    jobs: list[ScoreJob],
+    *,
+    client: Any = None,
+    progress: ProgressFn | None = None,
+    crash_after: int | None = None,
+    task: Callable[..., tuple[np.ndarray, np.ndarray, float]] | None = None,
+    on_result: Callable[[int], None] | None = None,
+) -> list[Path]:
+    """Score several topic files (one job each) and return their runs' paths, in order.
+
+    Jobs on the same index and model are scored in one pass: the index is read once and
+    each block is multiplied by every file's topics in one GEMM; each run is written
+    exactly as a separate :func:`run_score` would write it (timing metadata apart).
+    Keyword arguments as in :func:`run_score`."""
+    if not jobs:
+        raise AvsError("no topic file to score")
+    targets = [(j.runs_dir.resolve(), j.run_name) for j in jobs]
+    if len(set(targets)) != len(targets):
+        dup = sorted({name for where, name in targets if targets.count((where, name)) > 1})
+        raise AvsError(f"two topic files would write the same run {dup}: give each its own name")
+    for job in jobs:
+        if job.k < 1:
+            raise AvsError("--k must be at least 1")
+    outs = {id(j): run_path(j.runs_dir, j.run_name) for j in jobs}
+    groups: dict[tuple, list[ScoreJob]] = {}
+    for job in jobs:
+        key = (job.index.resolve(), job.model.resolve(), job.k, job.device, job.scheduler)
+        groups.setdefault(key, []).append(job)
+    for group in groups.values():
+        with contextlib.ExitStack() as locks:
+            for job in group:
+                locks.enter_context(run_lock(job.runs_dir, job.run_name))
+            _run_locked(group, [outs[id(j)] for j in group], client, progress, crash_after,
+                        task, on_result)  # fmt: skip
+    return [outs[id(j)] for j in jobs]
 
 
 def run_lock(runs_dir: Path, name: str) -> contextlib.AbstractContextManager[None]:
@@ -127,31 +165,34 @@ def run_lock(runs_dir: Path, name: str) -> contextlib.AbstractContextManager[Non
 
 
 def _run_locked(
-    job: ScoreJob,
-    out: Path,
+    jobs: list[ScoreJob],
+    outs: list[Path],
     client: Any,
     progress: ProgressFn | None,
     crash_after: int | None,
     task: Callable[..., tuple[np.ndarray, np.ndarray, float]] | None,
     on_result: Callable[[int], None] | None,
-) -> Path:
-    """:func:`run_score` once the run name is locked: prepare, score, write."""
-    if out.exists() and not job.overwrite:
-        raise AvsError(
-            f"run {out} already exists; pass --overwrite to replace it or pick --run-name"
-        )
-    # A job killed inside the Parquet write left its temporary; the lock makes it ours.
-    for stale in out.parent.glob(f".{out.name}.*.tmp"):
-        stale.unlink(missing_ok=True)
-    prepared = _prepare(job)
+) -> None:
+    """Score one group of jobs (same index, model, k, device) once their run names are
+    locked: prepare, score every shard once for all their topics, write each run."""
+    for job, out in zip(jobs, outs, strict=True):
+        if out.exists() and not job.overwrite:
+            raise AvsError(
+                f"run {out} already exists; pass --overwrite to replace it or pick --run-name"
+            )
+        # A job killed inside the Parquet write left its temporary; the lock makes it ours.
+        for stale in out.parent.glob(f".{out.name}.*.tmp"):
+            stale.unlink(missing_ok=True)
+    lead = jobs[0]
+    prepared = _prepare(jobs)
     index, topics = prepared.index, prepared.numbers
-    widths = [min(job.k, s["stop"] - s["start"]) for s in index.shards]
-    checkpoints = CheckpointStore(partial_dir(job.runs_dir, job.run_name), prepared.signature)
+    widths = [min(lead.k, s["stop"] - s["start"]) for s in index.shards]
+    checkpoints = CheckpointStore(partial_dir(lead.runs_dir, lead.run_name), prepared.signature)
     spans = [(s["start"], s["stop"]) for s in index.shards]
-    done = checkpoints.start(job.resume, widths, len(topics), spans)
+    done = checkpoints.start(lead.resume, widths, len(topics), spans)
     acc = empty_topk(len(topics))
     for part, _ in done.values():
-        acc = merge_topk(acc, part, job.k, index.key)
+        acc = merge_topk(acc, part, lead.k, index.key)
     seconds = {i: s for i, (_, s) in done.items()}
     todo = [i for i in range(len(index.shards)) if i not in done]
     rows_of = [s["stop"] - s["start"] for s in index.shards]
@@ -162,7 +203,7 @@ def _run_locked(
             threads: int | None = None
             if todo and client is None:
                 client, threads = stack.enter_context(
-                    dask_client(job.scheduler, job.device, len(todo))
+                    dask_client(lead.scheduler, lead.device, len(todo))
                 )
             if todo:
                 client.run(warm_up)  # import torch on every worker before the clock starts
@@ -173,8 +214,8 @@ def _run_locked(
                     client,
                     index.shard_tasks(todo),
                     prepared.queries,
-                    job.k,
-                    job.device,
+                    lead.k,
+                    lead.device,
                     tiebreak=index.key,
                     threads=threads,
                     task=task,
@@ -182,7 +223,7 @@ def _run_locked(
                 for j, scores, rows, secs in parts:
                     i = todo[j]
                     checkpoints.save(i, (scores, rows), secs)
-                    acc = merge_topk(acc, (scores, rows), job.k, index.key)
+                    acc = merge_topk(acc, (scores, rows), lead.k, index.key)
                     seconds[i] = secs
                     rows_done += rows_of[i]
                     report(progress, "scoring", rows_done, index.manifest["n"])
@@ -197,9 +238,22 @@ def _run_locked(
             f"kept in {checkpoints.directory}: rerun with --resume (any scheduler, or none) "
             "to finish the rest"
         ) from None
-    _write(job, out, prepared, acc, seconds, time.perf_counter() - t_wall)
+    wall = time.perf_counter() - t_wall
+    # Each shard task computes all topics in one GEMM: a topic's share is 1/T of it.
+    per_topic = (prepared.encode_seconds + sum(seconds.values())) / max(len(topics), 1)
+    for job, out, part in zip(jobs, outs, prepared.parts, strict=True):
+        scores, rows = acc[0][part.rows], acc[1][part.rows]
+        _write(job, out, prepared, part, (scores, rows), per_topic, wall)
     checkpoints.discard()
-    return out
+
+
+@dataclass(frozen=True)
+class _Part:
+    """One topic file of a group: its topics' rows in the group's query matrix."""
+
+    rows: slice
+    numbers: list[int]  # AVS topic numbers, in file order
+    topics_sha256: str
 
 
 @dataclass(frozen=True)
@@ -207,57 +261,69 @@ class _Prepared:
     """What scoring needs before the first shard: the checked index and the queries."""
 
     index: IndexForScoring
-    numbers: list[int]  # AVS topic numbers, in file order
-    queries: np.ndarray  # (topics, dim) float32
+    parts: list[_Part]  # one per job, in order
+    queries: np.ndarray  # (topics of all parts, dim) float32
     fingerprint: str  # the model's
     encode_seconds: float  # model load + text encoding
     signature: dict[str, Any]  # what partial results must match to be reused
 
+    @property
+    def numbers(self) -> list[int]:
+        """Topic numbers of every part, in query-matrix order."""
+        return [n for part in self.parts for n in part.numbers]
 
-def _prepare(job: ScoreJob) -> _Prepared:
+
+def _prepare(jobs: list[ScoreJob]) -> _Prepared:
     from avs.io.topics import read_topics, topics_sha256
     from avs.model import load_model
 
-    topics = read_topics(job.topics)  # FormatError for an empty or malformed file
-    numbers = [t.number for t in topics]
+    files = [read_topics(job.topics) for job in jobs]  # FormatError for a malformed file
     t0 = time.perf_counter()
     # Topics are encoded on the CPU whatever --device says: 30 sentences cost nothing,
     # and the queries (so the rankings) are then the same on every machine.
-    model = load_model(job.model, "cpu")
+    lead = jobs[0]
+    model = load_model(lead.model, "cpu")
     model.eval()
-    index = open_index(job.index, model.fingerprint, job.model, int(model.dim))
-    queries = encode_topics(model, [t.text for t in topics], numbers)
+    index = open_index(lead.index, model.fingerprint, lead.model, int(model.dim))
+    parts, blocks, start = [], [], 0
+    for job, topics in zip(jobs, files, strict=True):
+        numbers = [t.number for t in topics]
+        blocks.append(encode_topics(model, [t.text for t in topics], numbers))
+        parts.append(_Part(slice(start, start + len(numbers)), numbers, topics_sha256(job.topics)))
+        start += len(numbers)
     signature = {
-        "run_name": job.run_name,
+        "run_name": lead.run_name,
         "fingerprint": model.fingerprint,
-        "index": str(job.index.resolve()),
+        "index": str(lead.index.resolve()),
         "n": index.manifest["n"],
         "shards": len(index.shards),
-        "k": job.k,
-        "topics_sha256": topics_sha256(job.topics),
+        "k": lead.k,
+        "topics_sha256": parts[0].topics_sha256,
     }
-    return _Prepared(
-        index, numbers, queries, model.fingerprint, time.perf_counter() - t0, signature
-    )
+    if len(jobs) > 1:  # a group's checkpoints hold every file's topics
+        signature["runs"] = [
+            [j.run_name, p.topics_sha256] for j, p in zip(jobs, parts, strict=True)
+        ]
+    queries = np.ascontiguousarray(np.concatenate(blocks), dtype=np.float32)
+    return _Prepared(index, parts, queries, model.fingerprint, time.perf_counter() - t0, signature)
 
 
 def _write(
     job: ScoreJob,
     out: Path,
     prepared: _Prepared,
+    part: _Part,
     acc: tuple[np.ndarray, np.ndarray],
-    seconds: dict[int, float],
+    per_topic: float,
     wall: float,
 ) -> None:
-    """The merged top-k as runs/NAME.parquet, with the run's metadata."""
+    """One topic file's rows of the merged top-k as runs/NAME.parquet, with its metadata."""
     from avs import __version__
     from avs.io.runs import write_run
 
     scores, rows = acc
     t, kk = scores.shape
     manifest = prepared.index.manifest
-    # Each shard task computes all topics in one GEMM: a topic's share is 1/T of it.
-    per_topic = (prepared.encode_seconds + sum(seconds.values())) / max(t, 1)
     meta = {
         "run_name": job.run_name,
         "model": str(job.model),
@@ -266,10 +332,10 @@ def _write(
         "collection": job.collection or manifest.get("collection"),
         "simulated": bool(manifest.get("simulated", False)),
         "topics_file": str(job.topics),
-        "topics_sha256": prepared.signature["topics_sha256"],
+        "topics_sha256": part.topics_sha256,
         "year": job.year,
         "k": job.k,
-        "elapsed": {str(n): round(per_topic, 6) for n in prepared.numbers},
+        "elapsed": {str(n): round(per_topic, 6) for n in part.numbers},
         "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "avs_version": __version__,
         "device": job.device,
@@ -280,7 +346,7 @@ def _write(
     ids = np.asarray(prepared.index.ids, dtype=object)
     write_run(
         out,
-        np.repeat(np.asarray(prepared.numbers, dtype=np.int32), kk),
+        np.repeat(np.asarray(part.numbers, dtype=np.int32), kk),
         np.tile(np.arange(1, kk + 1, dtype=np.int32), t),
         ids[rows.reshape(-1)],
         scores.reshape(-1),
