@@ -62,6 +62,9 @@ def dask_client(scheduler: str, device: str, shards: int) -> Iterator[tuple[Any,
             # clean message); the worker's own "Compute Failed" dump would only repeat
             # it as a traceback.
             silence_logs=logging.CRITICAL,
+            # Workers ignore SIGINT (avs/search/worker_setup.py): Ctrl-C reaches the driver,
+            # which closes the cluster, instead of every worker printing a traceback.
+            preload=["avs.search.worker_setup"],
         ) as cluster,
         Client(cluster) as client,
     ):
