@@ -7,7 +7,8 @@
 3. Learning: 5 SIMULATED systems x 3 years: time, candidates, and per held-out year the
    cross-validated figure beside in-sample, equal weights and the best single system.
 
-Run: .venv/bin/python benchmarks/fuse_bench.py [--out benchmarks/RESULTS-fusion.md]
+Run: .venv/bin/python benchmarks/fuse_bench.py [--out FILE]  (prints the section; --out also
+writes it to FILE, for pasting into benchmarks/RESULTS.md)
 """
 
 from __future__ import annotations
@@ -183,7 +184,7 @@ def learning(coll: Path, runs: list[Path]) -> list[str]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "RESULTS-fusion.md")
+    parser.add_argument("--out", type=Path, default=None)
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as name:
@@ -222,7 +223,8 @@ def main() -> None:
             "",
         ]
     text = "\n".join(sections)
-    args.out.write_text(text, encoding="utf-8")
+    if args.out is not None:
+        args.out.write_text(text, encoding="utf-8")
     print(text)
 
 

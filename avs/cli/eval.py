@@ -7,8 +7,8 @@ from pathlib import Path
 
 import click
 
+from avs.cli.options import pooled_warn_option
 from avs.eval.formats import FORMATS, warnings_for, write_table
-from avs.eval.measures import POOLED_WARN
 
 
 @click.command(name="eval")
@@ -42,15 +42,7 @@ from avs.eval.measures import POOLED_WARN
     help="--parquet layout: wide = a row per run and topic, a column per figure; long = a "
     "row per run, topic and figure (run, year, topic, measure, value, provenance).",
 )
-@click.option(
-    "--pooled-warn",
-    "pooled_warn",
-    type=float,
-    default=POOLED_WARN,
-    show_default=True,
-    help="Warn that a run's infAP is a lower bound when its mean pooled@1000 (share of its "
-    "top-1000 shots present in the qrels) is below this.",
-)
+@pooled_warn_option()
 @click.option("--overwrite", is_flag=True, help="Replace an existing --parquet file.")
 @click.option(
     "--truth",

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from avs.device import DEVICES
+from avs.cli.options import device_option
 from avs.errors import AvsError
 
 
@@ -46,13 +46,7 @@ from avs.errors import AvsError
     help="NIST qrels or full truth: mark each shot relevant, not relevant or unjudged.",
 )
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the shot sample.")
-@click.option(
-    "--device",
-    type=click.Choice(DEVICES),
-    default="auto",
-    show_default=True,
-    help="Where the model runs: auto picks CUDA when a GPU is visible.",
-)
+@device_option()
 def command(
     model_dir: Path,
     topics: Path | None,

@@ -57,8 +57,12 @@ def _split(values: tuple[str, ...], allowed: tuple[str, ...], option: str) -> li
     show_default=True,
     help=f"Normalisation(s) to try ({', '.join(NORMS)}); rrf/borda take none.",
 )
-@click.option("--rrf-k", type=float, default=DEFAULT_RRF_K, show_default=True)
-@click.option("--k", type=click.IntRange(min=1), default=1000, show_default=True)
+@click.option(
+    "--rrf-k", type=float, default=DEFAULT_RRF_K, show_default=True, help="RRF's constant k."
+)
+@click.option(
+    "--k", type=click.IntRange(min=1), default=1000, show_default=True, help="Shots per topic."
+)
 @click.option(
     "--folds",
     type=click.IntRange(min=2),

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from avs.device import DEVICES
+from avs.cli.options import device_option
 
 
 @click.command("index")
@@ -40,13 +40,7 @@ from avs.device import DEVICES
     show_default=True,
     help="Stored embedding type (float16: half the disk and memory).",
 )
-@click.option(
-    "--device",
-    type=click.Choice(DEVICES),
-    default="auto",
-    show_default=True,
-    help="Where the model runs: auto picks CUDA when a GPU is visible.",
-)
+@device_option()
 @click.option("--scheduler", default="", help="Dask scheduler address; default: a LocalCluster.")
 @click.option(
     "--allow-nan",

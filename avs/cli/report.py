@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from avs.eval.measures import POOLED_WARN
+from avs.cli.options import pooled_warn_option
 
 SUFFIX_FORMATS = {".md": "markdown", ".markdown": "markdown", ".csv": "csv", ".tex": "latex"}
 
@@ -49,14 +49,7 @@ SUFFIX_FORMATS = {".md": "markdown", ".markdown": "markdown", ".csv": "csv", ".t
     help="Topic file whose texts to show (repeatable; the shipped TRECVID topic files "
     "are used without it).",
 )
-@click.option(
-    "--pooled-warn",
-    "pooled_warn",
-    type=float,
-    default=POOLED_WARN,
-    show_default=True,
-    help="Flag runs whose mean pooled@1000 is below this: their infAP is a lower bound.",
-)
+@pooled_warn_option()
 @click.option("--overwrite", is_flag=True, help="Replace --out if it exists.")
 @click.option("--title", default="AVS run report", show_default=True, help="Page title.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the paired tests.")

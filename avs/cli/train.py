@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from avs.device import DEVICES
+from avs.cli.options import device_option
 from avs.errors import AvsError
 
 
@@ -40,13 +40,7 @@ def _split(value: str) -> list[str]:
     type=click.Path(path_type=Path),
     help="Model directory, e.g. models/NAME.",
 )
-@click.option(
-    "--device",
-    type=click.Choice(DEVICES),
-    default="auto",
-    show_default=True,
-    help="Where training runs: auto picks CUDA when a GPU is visible.",
-)
+@device_option("training runs")
 @click.option(
     "--resume", is_flag=True, help="Continue an interrupted run in --out with the same options."
 )

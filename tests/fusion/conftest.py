@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from fusionkit import FIXTURES
 
 from avs.fusion.simulate import perturbed_run
+from tests.fusion.fusionkit import FIXTURES
 
 
 @pytest.fixture(scope="session")

@@ -9,7 +9,6 @@ from pathlib import Path
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
-from fusionkit import FIXTURES, run_avs
 
 from avs.errors import AvsError
 from avs.eval.api import evaluate_files
@@ -17,6 +16,7 @@ from avs.fusion.fuse import fuse_files
 from avs.io.records import RunRecord
 from avs.io.runs import read_run
 from avs.io.trecrun import write_trec_run
+from tests.fusion.fusionkit import FIXTURES, run_avs
 
 QRELS = FIXTURES / "avs.qrels.main.tv21"
 RUCMM = FIXTURES / "tv21.RUCMM.trec"

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from fusionkit import FIXTURES, REPO, run_avs
 
 from avs.errors import AvsError
 from avs.eval.api import evaluate_files
@@ -17,6 +16,7 @@ from avs.fusion.fuse import fuse_files
 from avs.fusion.inputs import load_inputs
 from avs.fusion.learn import _group, _Problem, fast_infap, learn, learn_files
 from avs.fusion.recipe import read_recipe
+from tests.fusion.fusionkit import FIXTURES, REPO, run_avs
 
 QRELS = FIXTURES / "avs.qrels.main.tv21"
 RUCMM = FIXTURES / "tv21.RUCMM.trec"

@@ -1,0 +1,36 @@
+"""Options several commands share, defined once so their names, choices and help agree."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from avs.device import DEVICES
+
+
+def device_option(what: str = "the model runs") -> Callable[[Any], Any]:
+    """``--device auto|cpu|cuda`` (default auto)."""
+    return click.option(
+        "--device",
+        type=click.Choice(DEVICES),
+        default="auto",
+        show_default=True,
+        help=f"Where {what}: auto picks CUDA when a GPU is visible.",
+    )
+
+
+def pooled_warn_option() -> Callable[[Any], Any]:
+    """``--pooled-warn X``: the coverage below which infAP is flagged as a lower bound."""
+    from avs.eval.measures import POOLED_WARN
+
+    return click.option(
+        "--pooled-warn",
+        "pooled_warn",
+        type=float,
+        default=POOLED_WARN,
+        show_default=True,
+        help="Warn that a run's infAP is a lower bound when its mean pooled@1000 (share of "
+        "its top-1000 shots present in the qrels) is below this.",
+    )
