@@ -31,6 +31,8 @@ def test_help_has_an_example_and_every_option_says_what_it_does(path, command) -
     result = CliRunner().invoke(main, [*path, "--help"])
     assert result.exit_code == 0, result.output
     assert "Example" in result.output, f"avs {' '.join(path)} --help shows no example"
+    if not isinstance(command, click.Group):  # every command that prints results
+        assert "--json" in result.output, f"avs {' '.join(path)} has no --json"
     for param in command.params:
         if isinstance(param, click.Option) and param.name != "help":
             assert param.help, f"avs {' '.join(path)}: {param.opts[0]} has no help text"

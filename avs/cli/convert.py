@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from avs.cli.options import echo_json, json_option
 from avs.cli.submit import submission_options
 
 EPILOG = """\b
@@ -24,7 +25,10 @@ Examples:
 @click.option("--tag", help="Run tag of a TREC file (default: the run's tag or name).")
 @click.option("--overwrite", is_flag=True, help="Replace DST if it exists.")
 @submission_options
-def command(src: str, dst: Path, tag: str | None, overwrite: bool, **options) -> None:
+@json_option()
+def command(
+    src: str, dst: Path, tag: str | None, overwrite: bool, as_json: bool, **options
+) -> None:
     """Convert the run SRC (Parquet, TREC run file or submission XML) to DST, the format
     chosen by DST's extension: .parquet, .trec/.txt or .xml.
 
@@ -40,6 +44,9 @@ def command(src: str, dst: Path, tag: str | None, overwrite: bool, **options) ->
     )
     for note in result.notes:
         click.echo(f"note: {note}", err=True)
+    if as_json:
+        echo_json(result)
+        return
     click.echo(
         f"wrote {result.path} ({result.source_kind} -> {result.kind}): "
         f"{result.topics} topics, {result.shots} shots"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from avs.cli.options import device_option
+from avs.cli.options import device_option, echo_json, json_option
 from avs.errors import AvsError
 
 
@@ -47,6 +47,7 @@ from avs.errors import AvsError
 )
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the shot sample.")
 @device_option()
+@json_option()
 def command(
     model_dir: Path,
     topics: Path | None,
@@ -59,6 +60,7 @@ def command(
     qrels: Path | None,
     seed: int,
     device: str,
+    as_json: bool,
 ) -> None:
     """Show which features a LAFF model trusts: per topic and head, and for the topic's top shots.
 
@@ -106,7 +108,10 @@ def command(
             note += f"; judgements from {qrels}"
         page = render_html(explanations, model, f"LAFF explanations: {topics.name}", note)
         write_text_atomic(html_out, page)
-        click.echo(f"wrote {html_out} ({len(items)} topics, {top} shots each)")
+        if as_json:
+            echo_json({"html": str(html_out), "topics": len(items), "shots": top})
+        else:
+            click.echo(f"wrote {html_out} ({len(items)} topics, {top} shots each)")
 
 
 def _print_ranking(model, model_dir: Path, collection: Path | None, split: str) -> None:  # noqa: ANN001

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from avs.cli.options import echo_json, json_option
 from avs.fusion.methods import DEFAULT_RRF_K, METHODS, NORMS
 
 EPILOG = """\b
@@ -60,6 +61,7 @@ def parse_weights(text: str | None) -> list[float] | None:
 )
 @click.option("--name", help="Run name (default: OUT without .parquet).")
 @click.option("--overwrite", is_flag=True, help="Replace OUT if it exists.")
+@json_option()
 def command(
     runs: tuple[str, ...],
     out: Path,
@@ -71,6 +73,7 @@ def command(
     recipe: Path | None,
     name: str | None,
     overwrite: bool,
+    as_json: bool,
 ) -> None:
     """Fuse RUNS (Parquet, TREC run files, submission XML) topic by topic into OUT.
 
@@ -95,6 +98,9 @@ def command(
     )
     for warning in result.warnings:
         click.echo(f"warning: {warning}", err=True)
+    if as_json:
+        echo_json(result)
+        return
     fusion = result.meta["fusion"]
     weights_text = ",".join(f"{w:g}" for w in fusion["weights"])
     simulated = " (SIMULATED: an input is a simulated run)" if result.meta["simulated"] else ""

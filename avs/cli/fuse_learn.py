@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from avs.cli.options import echo_json, json_option
 from avs.fusion.methods import DEFAULT_RRF_K, METHODS, NORMS
 
 EPILOG = """\b
@@ -71,6 +72,7 @@ def _split(values: tuple[str, ...], allowed: tuple[str, ...], option: str) -> li
     help="Topic folds when the runs cover a single year.",
 )
 @click.option("--overwrite", is_flag=True, help="Replace OUT if it exists.")
+@json_option()
 def command(
     runs: tuple[str, ...],
     qrels: tuple[str, ...],
@@ -81,6 +83,7 @@ def command(
     k: int,
     folds: int,
     overwrite: bool,
+    as_json: bool,
 ) -> None:
     """Learn fusion weights per model that maximise mean infAP (as `avs eval` computes
     it) on RUNS of the years with qrels, and write them to OUT as a recipe for
@@ -106,6 +109,9 @@ def command(
     )
     for warning in result.warnings:
         click.echo(f"warning: {warning}", err=True)
+    if as_json:
+        echo_json(result)
+        return
     click.echo(format_result(result))
     click.echo(f"wrote {out}")
 

@@ -34,3 +34,23 @@ def pooled_warn_option() -> Callable[[Any], Any]:
         help="Warn that a run's infAP is a lower bound when its mean pooled@1000 (share of "
         "its top-1000 shots present in the qrels) is below this.",
     )
+
+
+def json_option(what: str = "the result") -> Callable[[Any], Any]:
+    """``--json``: print ``what`` as one JSON document instead of text."""
+    return click.option("--json", "as_json", is_flag=True, help=f"Print {what} as JSON.")
+
+
+def echo_json(value: Any) -> None:
+    """Print a result (a dataclass, a dict...) as one JSON document on stdout."""
+    import dataclasses
+    import json
+
+    def plain(obj: Any) -> Any:  # nested results: dataclasses inside dicts, paths, sets
+        if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+            return dataclasses.asdict(obj)
+        if isinstance(obj, set | frozenset | tuple):
+            return list(obj)
+        return str(obj)
+
+    click.echo(json.dumps(value, indent=2, default=plain))

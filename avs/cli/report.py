@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from avs.cli.options import pooled_warn_option
+from avs.cli.options import echo_json, json_option, pooled_warn_option
 
 SUFFIX_FORMATS = {".md": "markdown", ".markdown": "markdown", ".csv": "csv", ".tex": "latex"}
 
@@ -60,6 +60,7 @@ SUFFIX_FORMATS = {".md": "markdown", ".markdown": "markdown", ".csv": "csv", ".t
     show_default=True,
     help="Random sign flips per paired test (and bootstrap resamples for its CI).",
 )
+@json_option()
 def command(
     inputs: tuple[Path, ...],
     qrels: tuple[str, ...],
@@ -72,6 +73,7 @@ def command(
     topic_files: tuple[Path, ...],
     pooled_warn: float,
     overwrite: bool,
+    as_json: bool,
 ) -> None:
     """Report on INPUTS: runs (Parquet, TREC, XML), each scored against its year's
     --qrels (year from run metadata, else from its topic numbers), and/or results saved
@@ -109,6 +111,9 @@ def command(
         topic_texts=texts,
         threshold=pooled_warn,
     )
-    print_overview(data, sys.stdout)
     written = write_report(data, out, fmt, title)
+    if as_json:
+        echo_json({"report": str(written), "format": fmt, "data": data})
+        return
+    print_overview(data, sys.stdout)
     click.echo(f"wrote {written}")

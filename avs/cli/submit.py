@@ -14,6 +14,7 @@ from typing import Any
 
 import click
 
+from avs.cli.options import echo_json, json_option
 from avs.errors import FormatErrors
 from avs.submit.api import ALGOS, NOVELTIES, TASKS, TR_TYPES
 
@@ -157,11 +158,13 @@ def _summary(result) -> str:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Validate this XML file instead (exit 0 only if it has no problem).",
 )
+@json_option()
 def command(
     runs: tuple[str, ...],
     out: Path | None,
     dry_run: bool,
     check_path: Path | None,
+    as_json: bool,
     **options: Any,
 ) -> None:
     """Render runs (Parquet, TREC run files, submission XML: whatever `avs eval` reads)
@@ -181,6 +184,9 @@ def command(
         )
         if not report.ok:
             raise FormatErrors(check_path, report.problems)
+        if as_json:
+            echo_json(report)
+            return
         click.echo(
             f"{check_path}: OK ({len(report.runs)} run(s), {report.year} rules, "
             f"topics from {', '.join(report.topics_files)})"
@@ -189,6 +195,9 @@ def command(
     result = submit(settings_from_options(options, runs, out), dry_run=dry_run)
     for note in result.notes:
         click.echo(f"note: {note}", err=True)
+    if as_json:
+        echo_json(result)
+        return
     click.echo(_summary(result))
     if result.written:
         click.echo(f"wrote {result.path} (validated, {result.year} rules)")

@@ -35,7 +35,6 @@ from avs.search.cluster import JobLost
 FORMAT = "avs-index"
 VERSION = 1
 MANIFEST = "manifest.json"
-LOCK = ".avs-index.lock"  # held by the one `avs index` writing the directory
 DTYPES = ("float16", "float32")
 LABEL = "embedding shots"  # the progress label
 ENCODE_ROWS = 1024  # rows per encode_video call inside a task (bounds activations)
@@ -209,7 +208,13 @@ def _index_lock(out: Path) -> contextlib.AbstractContextManager[None]:
         f"index {out} is being written right now by another `avs index`; wait for it to "
         "finish, or pick another --out"
     )
-    return exclusive_lock(out / LOCK, busy)
+    return exclusive_lock(index_lock_path(out), busy)
+
+
+def index_lock_path(out: Path) -> Path:
+    """The lock file of index directory ``out``: beside it, so the directory holds only
+    the index (and a refused build leaves nothing in it)."""
+    return out.parent / f".{out.name}.avs-index.lock"
 
 
 def _build_locked(

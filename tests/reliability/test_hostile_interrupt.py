@@ -20,9 +20,9 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("interrupt")
-    make_features(root / "shots.h5", n=60_000)
+    make_features(root / "shots.h5", n=30_000)
     make_model(root / "model")
-    build_index(root / "shots.h5", root / "model", root / "index", shard_rows=200)  # 300 tasks
+    build_index(root / "shots.h5", root / "model", root / "index", shard_rows=100)  # 300 tasks
     (root / "2022.txt").write_text("\n".join(TOPIC_LINES) + "\n")
     return root
 
@@ -49,6 +49,7 @@ def test_signal_mid_score(world: Path, tmp_path: Path, sig: int, status: int, li
     assert line in text and "Traceback" not in text and "KeyboardInterrupt" not in text
     assert not (runs / "r.parquet").exists()
     assert not [p for p in runs.iterdir() if p.name.endswith(".tmp")]
-    done = run_avs([*args, "--resume"], cwd=tmp_path)
-    assert done.returncode == 0, done.stderr
-    assert (runs / "r.parquet").is_file()
+    if sig == signal.SIGINT:  # what was kept resumes (once is enough: same code path)
+        done = run_avs([*args, "--resume"], cwd=tmp_path)
+        assert done.returncode == 0, done.stderr
+        assert (runs / "r.parquet").is_file()

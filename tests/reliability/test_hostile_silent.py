@@ -126,7 +126,9 @@ def test_index_refuses_nan_features_unless_allowed(tiny: Tiny, tmp_path: Path) -
 
 def test_index_refuses_while_another_build_holds_the_directory(tiny: Tiny, tmp_path: Path) -> None:  # fmt: skip
     out = tiny.copy_index("locked")
-    fd = os.open(out / ".avs-index.lock", os.O_RDWR | os.O_CREAT)
+    from avs.search.index import index_lock_path
+
+    fd = os.open(index_lock_path(out), os.O_RDWR | os.O_CREAT)
     fcntl.flock(fd, fcntl.LOCK_EX)  # as a running `avs index` holds it
     try:
         args = ["index", tiny.features, "--model", tiny.model, "--out", out, "--device", "cpu"]

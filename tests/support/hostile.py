@@ -32,7 +32,8 @@ class Tiny:
         """``avs score`` of the world's topics into ``root/runs`` (k = 50, CPU)."""
         opts = {"--index": index or self.index, "--model": self.model, "--k": "50",
                 "--runs": self.root / "runs", "--run-name": "tiny", "--device": "cpu", **over}  # fmt: skip
-        return ["score", "--topics", self.topics, *[x for kv in opts.items() for x in kv]]
+        topics = opts.pop("--topics", self.topics)  # --topics repeats: one file replaces
+        return ["score", "--topics", topics, *[x for kv in opts.items() for x in kv]]
 
     def copy_index(self, name: str) -> Path:
         """A private copy of the index to damage."""
