@@ -13,7 +13,7 @@ from pathlib import Path
 
 from avs.errors import FormatError
 from avs.io.atomic import atomic_open
-from avs.io.records import Qrel
+from avs.io.records import MAX_DIGITS, Qrel
 from avs.io.textfile import gc_paused, read_text, short, text_lines
 
 __all__ = ["read_qrels", "write_qrels"]
@@ -31,11 +31,6 @@ def read_qrels(path: str | Path) -> list[Qrel]:
         qrels = _parse(path, lines)
     _check_numbers(path, qrels, lines)
     return qrels
-
-
-#: Longest topic or stratum number (NIST's have 4 and 1-2 digits): int() of thousands of
-#: digits raises ValueError where topics and strata are sorted numerically.
-MAX_DIGITS = 9
 
 
 def _check_numbers(path: Path, qrels: list[Qrel], lines: list[str]) -> None:

@@ -35,6 +35,11 @@ class RunRecord(NamedTuple):
     score: float
 
 
+#: Longest topic or stratum number a file may hold (NIST's have 4 and 1-2 digits): int()
+#: of thousands of digits raises ValueError where topics are sorted numerically.
+MAX_DIGITS = 9
+
+
 def qrels_topic(number: int) -> str:
     """AVS topic number -> qrels/TREC topic id: 701 -> "1701"."""
     return f"1{number}"
@@ -44,6 +49,6 @@ def avs_topic(topic: str) -> int:
     """qrels/TREC topic id -> AVS topic number: "1701" -> 701.
 
     Raises ValueError for ids that do not start with "1" followed by digits."""
-    if len(topic) < 2 or topic[0] != "1" or not topic[1:].isdigit():
+    if not 2 <= len(topic) <= MAX_DIGITS + 1 or topic[0] != "1" or not topic[1:].isdigit():
         raise ValueError(f"not a TRECVID qrels topic id: {topic!r}")
     return int(topic[1:])

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from avs.errors import AvsError, FormatError
 from avs.io.atomic import atomic_open
-from avs.io.records import RunRecord
+from avs.io.records import MAX_DIGITS, RunRecord
 from avs.io.textfile import gc_paused, read_text, short
 from avs.ties import rank_key
 
@@ -100,6 +100,10 @@ def _parse(path: Path, lines: list[str]) -> Columns:
         scores.append(score)
     if not topics:
         raise FormatError(path, "no run records in file")
+    bad = next((t for t in set(topics) if len(t) > MAX_DIGITS + 1), None)
+    if bad is not None:  # thousands of digits would fail where topics are sorted as numbers
+        lineno = next(i for i, line in enumerate(lines, 1) if line.split()[:1] == [bad])
+        raise FormatError(path, f"topic {short(bad, 20)} is too long", line=lineno, field="topic")
     return topics, shots, scores
 
 

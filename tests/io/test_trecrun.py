@@ -188,3 +188,16 @@ def test_read_trec_topics_equals_records_grouped(tmp_path_factory, rows, sep, en
     path.write_text(text + end, newline="")
     assert read_trec_topics(path) == _grouped(read_trec_run(path))
     assert [rec.shot for rec in read_trec_run(path)] == [s for _, s, _ in rows]
+
+
+def test_a_topic_of_thousands_of_digits_is_one_error(tmp_path) -> None:
+    """Issue #16: int() of 5,000 digits raised a bare ValueError where topics are sorted."""
+    from avs.errors import FormatError
+    from avs.io.trecrun import read_trec_topics
+
+    path = tmp_path / "big.trec"
+    path.write_text("1661 0 shot00001_1 1 0.5 x\n" + "1" * 5000 + " 0 shot00001_2 2 0.4 x\n")
+    with pytest.raises(
+        FormatError, match=r"line 2, field 'topic': topic '1{20}\.\.\.' is too long"
+    ):
+        read_trec_topics(path)
