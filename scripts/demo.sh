@@ -12,7 +12,12 @@ INDEX2=index/demo2
 SHOTS=${AVS_DEMO_SHOTS:-200000}
 RUNS=runs
 
-step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+# Bold headers on a terminal only: a log file gets plain text, no escape codes.
+if [ -t 1 ]; then
+    step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+else
+    step() { printf '\n== %s\n' "$*"; }
+fi
 
 step "1/10 simulated collection ($SHOTS shots, 2021 + 2022 topics) -> $COLL"
 if [ -f "$COLL/collection.json" ]; then
