@@ -432,28 +432,12 @@ def learn(
             return 0.0
         return _mean(list(evaluate(y.judgements, run).per_topic("infAP").values()))
 
-    estimates: list[Estimate] = []
-    held_out: list[float] = []  # per topic, for the overall cross-validated figure
+    # Folds: (label, held-out year, its held-out topics or None for all, what is learnt on).
+    plan: list[tuple[str, _Year, set[str] | None, list[tuple[_Year, set[str] | None]]]] = []
     if len(years) >= 2:
         cv_kind = "leave-one-year-out"
         for y in years:
-            rest = [(o, None) for o in years if o is not y]
-            w, m, nm, _ = _search(problem, n, combos, rest)
-            per_topic = problem.exact(y, w, m, nm, None)
-            held_out += list(per_topic.values())
-            estimates.append(
-                Estimate(
-                    y.year,
-                    [float(x) for x in w],
-                    m,
-                    nm,
-                    _mean(list(per_topic.values())),
-                    exact_mean(weights, method, norm, y, None),
-                    exact_mean(equal, method, norm, y, None),
-                    max(single(y, i, None) for i in range(n)),
-                    len(y.topics),
-                )
-            )
+            plan.append((y.year, y, None, [(o, None) for o in years if o is not y]))
     else:
         y = years[0]
         count = max(2, min(folds, len(y.topics)))
@@ -462,23 +446,26 @@ def learn(
         cv_kind = f"topic folds ({count})"
         for f in range(count):
             part = {t for i, t in enumerate(y.topics) if i % count == f}
-            rest = [(y, set(y.topics) - part)]
-            w, m, nm, _ = _search(problem, n, combos, rest)
-            per_topic = problem.exact(y, w, m, nm, part)
-            held_out += list(per_topic.values())
-            estimates.append(
-                Estimate(
-                    f"{y.year} fold {f + 1}/{count}",
-                    [float(x) for x in w],
-                    m,
-                    nm,
-                    _mean(list(per_topic.values())),
-                    exact_mean(weights, method, norm, y, part),
-                    exact_mean(equal, method, norm, y, part),
-                    max(single(y, i, part) for i in range(n)),
-                    len(part),
-                )
+            plan.append((f"{y.year} fold {f + 1}/{count}", y, part, [(y, set(y.topics) - part)]))
+    estimates: list[Estimate] = []
+    held_out: list[float] = []  # per topic, for the overall cross-validated figure
+    for label, y, part, rest in plan:
+        w, m, nm, _ = _search(problem, n, combos, rest)
+        per_topic = problem.exact(y, w, m, nm, part)
+        held_out += list(per_topic.values())
+        estimates.append(
+            Estimate(
+                label,
+                [float(x) for x in w],
+                m,
+                nm,
+                _mean(list(per_topic.values())),
+                exact_mean(weights, method, norm, y, part),
+                exact_mean(equal, method, norm, y, part),
+                max(single(y, i, part) for i in range(n)),
+                len(y.topics) if part is None else len(part),
             )
+        )
     in_sample = _mean([exact_mean(weights, method, norm, y, None) for y in years])
     equal_figure = _mean([exact_mean(equal, method, norm, y, None) for y in years])
     singles = {m: _mean([single(y, i, None) for y in years]) for i, m in enumerate(models)}
