@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 from avs.errors import AvsError
 from avs.io.records import RunRecord, avs_topic, qrels_topic
+from avs.io.textfile import check_regular
 from avs.trecvid import YEARS
 
 RunKind = Literal["parquet", "trec", "xml"]
@@ -60,13 +61,12 @@ def infer_year(topic_ids: Iterable[str]) -> str | None:
 
 def sniff_kind(path: Path) -> RunKind | Literal["json"]:
     """Decide a file's kind from its first bytes, then its extension."""
+    check_regular(path, "run")  # a FIFO would block the read below forever
     try:
         with open(path, "rb") as fh:
             head = fh.read(64)
-    except FileNotFoundError:
-        raise AvsError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise AvsError(f"{path}: is a directory, expected a run file") from None
+    except OSError as err:
+        raise AvsError(f"{path}: cannot read the run file ({err.strerror})") from None
     stripped = head.removeprefix(b"\xef\xbb\xbf").lstrip()
     if head.startswith(b"PAR1") or path.suffix == ".parquet":
         return "parquet"

@@ -33,6 +33,11 @@ def test_fifos_and_devices_are_refused_not_waited_on(tiny: Tiny, tmp_path: Path)
     fails_cleanly(
         ["eval", "--qrels", fifo(tmp_path / "q"), tmp_path / "r.parquet"], tmp_path, "FIFO"
     )
+    run_fifo = fifo(tmp_path / "run.trec")  # a FIFO in place of a run: every reader of runs
+    for args in (["fuse", run_fifo, run_fifo, "--out", tmp_path / "f.parquet"],
+                 ["convert", run_fifo, tmp_path / "c.parquet"],
+                 ["submit", run_fifo, "--pid", "T", "--priority", "1", "--dry-run"]):  # fmt: skip
+        fails_cleanly(args, tmp_path, "run.trec", "FIFO")
     ws = fifo(tmp_path / "avs.toml")
     env = {**avs_env(), "AVS_WORKSPACE": str(ws)}
     fails_cleanly(tiny.score_args(), tmp_path, "avs.toml", "FIFO", env=env)
