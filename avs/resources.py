@@ -17,7 +17,7 @@ from avs.errors import AvsError
 if TYPE_CHECKING:  # jinja2 is imported only when something is rendered
     import jinja2
 
-__all__ = ["Kind", "get_template", "jinja_env", "resource_path"]
+__all__ = ["Kind", "get_template", "jinja_env", "resource_dir", "resource_path"]
 
 Kind = Literal["templates", "dtd", "topics", "configs"]
 _PACKAGES: dict[str, str] = {
@@ -28,7 +28,8 @@ _PACKAGES: dict[str, str] = {
 }
 
 
-def _root(kind: Kind) -> Path:
+def resource_dir(kind: Kind) -> Path:
+    """The directory of the shipped files of ``kind``; AvsError when the package lacks it."""
     try:
         package = importlib.import_module(_PACKAGES[kind])
     except ModuleNotFoundError:
@@ -46,7 +47,7 @@ def resource_path(kind: Kind, name: str) -> Path:
     """The path of the shipped file ``name`` (e.g. ``("dtd", "avs-2019.dtd")``).
 
     AvsError naming the file when the installation lacks it."""
-    path = _root(kind) / name
+    path = resource_dir(kind) / name
     if not path.is_file():
         raise AvsError(f"avs's {kind} file {name} is missing from its installation ({path})")
     return path
@@ -57,7 +58,9 @@ def jinja_env(**options: Any) -> jinja2.Environment:
     (autoescape, undefined, finalize...): each output format chooses its own."""
     import jinja2
 
-    return jinja2.Environment(loader=jinja2.FileSystemLoader(str(_root("templates"))), **options)
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(resource_dir("templates"))), **options
+    )
 
 
 def get_template(env: jinja2.Environment, name: str) -> jinja2.Template:
@@ -68,5 +71,5 @@ def get_template(env: jinja2.Environment, name: str) -> jinja2.Template:
         return env.get_template(name)
     except jinja2.TemplateNotFound:
         raise AvsError(
-            f"avs's template {name} is missing from its installation ({_root('templates')})"
+            f"avs's template {name} is missing from its installation ({resource_dir('templates')})"
         ) from None

@@ -9,7 +9,7 @@ from typing import Any
 
 from avs.errors import AvsError
 from avs.io.textfile import read_json
-from avs.resources import resource_path
+from avs.resources import resource_dir
 
 FUSIONS = ("laff", "laff-ml", "mean", "mhsa", "concat")
 # Bump when a change makes old weights or configs mean something else.
@@ -143,7 +143,7 @@ def load_preset(name: str) -> dict[str, Any]:
         if not path.is_file():
             raise AvsError(f"--preset {name}: no such file")
     else:
-        root = resource_path("configs", "laff-paper.json").parent
+        root = resource_dir("configs")
         path = root / f"laff-{name}.json"
         if not path.is_file():
             have = sorted(p.stem.removeprefix("laff-") for p in root.glob("laff-*.json"))
