@@ -31,7 +31,7 @@ class FormatError(AvsError):
         if line is not None:
             where += f", line {line}"
         if field is not None:
-            where += f", field {field!r}"
+            where += f", field {short(field)}"
         super().__init__(f"{where}: {message}")
 
 
@@ -68,3 +68,26 @@ def os_error_message(err: OSError) -> str:
     what = err.strerror or str(err)
     hint = _OS_HINTS.get(name)
     return f"{where}: {what}" + (f" ({hint})" if hint and hint.lower() != what.lower() else "")
+
+
+def short(text: str, limit: int = 60) -> str:
+    """``repr(text)``, cut to about ``limit`` characters: a message quoting a field of
+    a hostile file must stay one readable line."""
+    return repr(text if len(text) <= limit else text[:limit] + "...")
+
+
+#: Longest line of a message printed to a user; longer ones lose their middle.
+MAX_MESSAGE_LINE = 400
+
+
+def bounded(message: str, limit: int = MAX_MESSAGE_LINE) -> str:
+    """``message`` with every line over ``limit`` characters cut in the middle (start
+    and end kept, the cut said): the last guard against a 100,000-character id or text
+    quoted in full, wherever a message quotes one."""
+    lines = []
+    for line in message.split("\n"):
+        if len(line) > limit:
+            head, tail = line[: limit * 2 // 3], line[-(limit // 3) :]
+            line = f"{head}[... {len(line) - len(head) - len(tail):,} characters ...]{tail}"
+        lines.append(line)
+    return "\n".join(lines)

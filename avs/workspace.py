@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from avs.errors import FormatError
+from avs.errors import FormatError, short
 from avs.io.textfile import read_text
 from avs.trecvid import PROGRESS, collection_for_year
 
@@ -243,13 +243,19 @@ def _table(path: Path, data: dict[str, Any], key: str, label: str | None = None)
     return value
 
 
+def _quoted(value: Any) -> str:
+    return short(value) if isinstance(value, str) else repr(value)[:60]
+
+
 def _typed(path: Path, table: dict, key: str, kind: type, prefix: str, default: Any = None):
     if key not in table:
         return default
     value = table[key]
     # bool is an int in Python; `k = true` is still a mistake.
     if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-        raise FormatError(path, f"must be {kind.__name__}, got {value!r}", field=prefix + key)
+        raise FormatError(
+            path, f"must be {kind.__name__}, got {_quoted(value)}", field=prefix + key
+        )
     return value
 
 

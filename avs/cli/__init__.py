@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import logging
 import os
 import signal
 import sys
@@ -17,7 +18,7 @@ import threading
 import click
 
 from avs import __version__
-from avs.errors import AvsError, os_error_message
+from avs.errors import AvsError, bounded, os_error_message
 
 # name -> (module, one-line help shown by `avs --help` without importing the module)
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -55,8 +56,21 @@ class Terminated(KeyboardInterrupt):
     files, the LocalCluster) exactly as after Ctrl-C."""
 
 
+def _stop_logging() -> None:
+    # The command is ending and says why in one line. Meanwhile the LocalCluster's
+    # scheduler (in this process) logs every connection the shutdown closes, tracebacks
+    # included, once the cluster has restored its log level: nothing of that is news.
+    logging.disable(logging.CRITICAL)
+
+
 def _on_sigterm(signum: int, frame: object) -> None:
+    _stop_logging()
     raise Terminated
+
+
+def _on_sigint(signum: int, frame: object) -> None:
+    _stop_logging()
+    raise KeyboardInterrupt
 
 
 class LazyGroup(click.Group):
@@ -84,10 +98,17 @@ class LazyGroup(click.Group):
     def invoke(self, ctx: click.Context):  # noqa: ANN201 - click's own signature
         if threading.current_thread() is threading.main_thread():
             signal.signal(signal.SIGTERM, _on_sigterm)
+            # Only where Python installed its own handler: an inherited SIG_IGN (nohup,
+            # a background job) stays ignored.
+            if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+                signal.signal(signal.SIGINT, _on_sigint)
         try:
             return super().invoke(ctx)
         except AvsError as err:
-            raise click.ClickException(str(err)) from None
+            raise click.ClickException(bounded(str(err))) from None
+        except click.ClickException as err:  # click's own usage errors quote values too
+            err.message = bounded(err.message)
+            raise
         except BrokenPipeError:
             # `avs eval ... | head`: the reader has what it wanted. Stop quietly with 0, as
             # `set -o pipefail` scripts expect, and keep Python from complaining at exit.
@@ -97,7 +118,7 @@ class LazyGroup(click.Group):
         except OSError as err:
             # A read-only disk, a missing permission, a name too long...: the user's
             # environment, not a bug in avs, so one line naming the path.
-            raise click.ClickException(os_error_message(err)) from None
+            raise click.ClickException(bounded(os_error_message(err))) from None
         except Terminated:
             click.echo("terminated (SIGTERM); nothing half-written was kept", err=True)
             sys.exit(143)

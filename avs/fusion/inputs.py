@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from avs.errors import AvsError
+from avs.errors import AvsError, short
 from avs.eval.runs import LoadedRun, load_runs
 
 __all__ = [
@@ -52,9 +52,11 @@ def load_run_spec(spec: str | Path) -> LoadedRun:
         chosen = [r for r in runs if r.name == run_id]
         if not chosen:
             ids = ", ".join(r.name for r in runs)
-            raise AvsError(f"{path}: no run {run_id!r} in this file (it holds: {ids})")
+            raise AvsError(f"{path}: no run {short(run_id)} in this file (it holds: {ids})")
         if len(chosen) > 1:
-            raise AvsError(f"{path}: {len(chosen)} runs are named {run_id!r}; cannot tell which")
+            raise AvsError(
+                f"{path}: {len(chosen)} runs are named {short(run_id)}; cannot tell which"
+            )
         return chosen[0]
     if len(runs) > 1:
         ids = ", ".join(r.name for r in runs)

@@ -21,7 +21,7 @@ from types import TracebackType
 
 import numpy as np
 
-from avs.errors import AvsError, FormatError
+from avs.errors import AvsError, FormatError, short
 from avs.io.atomic import disk_full_as_error
 from avs.io.textfile import read_bytes, read_text
 
@@ -124,7 +124,7 @@ class BigFile:
         try:
             return np.fromiter((self._row[i] for i in ids), dtype=np.int64, count=len(ids))
         except KeyError as err:
-            raise AvsError(f"{self.path}: id {err.args[0]!r} not in id.txt") from None
+            raise AvsError(f"{self.path}: id {short(str(err.args[0]))} not in id.txt") from None
 
     def read_ids(self, ids: Sequence[str]) -> np.ndarray:
         """Rows of the given ids, in the given order, as float32 (len(ids), D)."""

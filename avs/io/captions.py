@@ -11,9 +11,9 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import NamedTuple
 
-from avs.errors import AvsError, FormatError
+from avs.errors import AvsError, FormatError, short
 from avs.io.atomic import atomic_open
-from avs.io.textfile import read_text, short, text_lines
+from avs.io.textfile import read_text, text_lines
 
 __all__ = ["Caption", "read_captions", "read_id_list", "write_captions", "write_id_list"]
 

@@ -11,10 +11,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
-from avs.errors import FormatError
+from avs.errors import FormatError, short
 from avs.io.atomic import atomic_open
 from avs.io.records import MAX_DIGITS, Qrel
-from avs.io.textfile import gc_paused, read_text, short, text_lines
+from avs.io.textfile import gc_paused, read_text, text_lines
 
 __all__ = ["read_qrels", "write_qrels"]
 

@@ -125,12 +125,6 @@ def _size(n: int) -> str:
     return f"{n / (1 << 30):g} GiB" if n >= 1 << 30 else f"{n / (1 << 20):g} MiB"
 
 
-def short(text: str, limit: int = 60) -> str:
-    """``repr(text)``, cut to about ``limit`` characters: a message quoting a field of
-    a hostile file must stay one readable line."""
-    return repr(text if len(text) <= limit else text[:limit] + "...")
-
-
 @contextlib.contextmanager
 def gc_paused() -> Iterator[None]:
     """Pause the cyclic garbage collector: building 100k+ small tuples otherwise

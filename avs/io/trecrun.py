@@ -11,10 +11,10 @@ from collections.abc import Iterable
 from itertools import groupby
 from pathlib import Path
 
-from avs.errors import AvsError, FormatError
+from avs.errors import AvsError, FormatError, short
 from avs.io.atomic import atomic_open
 from avs.io.records import MAX_DIGITS, RunRecord
-from avs.io.textfile import gc_paused, read_text, short
+from avs.io.textfile import gc_paused, read_text
 from avs.ties import rank_key
 
 __all__ = ["group_by_topic", "read_trec_run", "read_trec_topics", "write_trec_run"]

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from avs import envvars
 from avs.errors import AvsError
 from avs.search.score import score_shard
 
@@ -31,6 +32,7 @@ def dask_client(scheduler: str, device: str, shards: int) -> Iterator[tuple[Any,
 
     if scheduler:
         check_scheduler(scheduler)
+        wait = envvars.seconds(envvars.WORKER_WAIT_S, WORKER_WAIT_S)
         try:
             client = Client(scheduler, timeout="15s")
         except (OSError, TimeoutError, ValueError, TypeError) as err:
@@ -39,11 +41,12 @@ def dask_client(scheduler: str, device: str, shards: int) -> Iterator[tuple[Any,
             ) from None
         with _quiet(_CONNECTION_LOGGERS), client:  # quiet while the client closes, too
             try:
-                client.wait_for_workers(1, timeout=WORKER_WAIT_S)
+                client.wait_for_workers(1, timeout=wait)
             except (TimeoutError, OSError) as err:
                 raise AvsError(
-                    f"--scheduler {scheduler}: no Dask worker joined within {WORKER_WAIT_S} s "
-                    f"({type(err).__name__}); start one with `dask worker {scheduler}`"
+                    f"--scheduler {scheduler}: no Dask worker joined within {wait:g} s "
+                    f"({type(err).__name__}); start one with `dask worker {scheduler}`, "
+                    f"or wait longer with {envvars.WORKER_WAIT_S}=SECONDS"
                 ) from None
             yield client, None
         return
@@ -71,7 +74,7 @@ def dask_client(scheduler: str, device: str, shards: int) -> Iterator[tuple[Any,
         yield client, threads
 
 
-#: Seconds to wait for a first worker of an external scheduler.
+#: Seconds to wait for a first worker of an external scheduler ($AVS_WORKER_WAIT_S).
 WORKER_WAIT_S = 30
 # [scheme://]host:port, the forms distributed accepts (host may be [v6]).
 _ADDRESS = re.compile(

@@ -24,11 +24,11 @@ from typing import Any
 
 import numpy as np
 
-from avs.errors import AvsError
+from avs.errors import AvsError, short
 from avs.io.atomic import atomic_open, check_free_space, write_text_atomic
 from avs.io.collection import shots_store
 from avs.io.lock import exclusive_lock
-from avs.io.textfile import check_regular, read_json, short
+from avs.io.textfile import check_regular, read_json
 from avs.progress import ProgressFn, report
 from avs.search.cluster import JobLost
 

@@ -10,8 +10,8 @@ from typing import Any
 
 import numpy as np
 
-from avs.errors import AvsError
-from avs.io.textfile import check_regular, read_text, short
+from avs.errors import AvsError, short
+from avs.io.textfile import check_regular, read_text
 from avs.search.index import MANIFEST, read_manifest
 from avs.search.merge import tie_key
 

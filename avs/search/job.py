@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from avs.errors import AvsError
+from avs.errors import AvsError, short
 from avs.io.lock import exclusive_lock
 from avs.progress import ProgressFn, report
 from avs.search.checkpoints import CheckpointStore, partial_dir
@@ -82,7 +82,7 @@ def encode_topics(model: Any, texts: list[str], numbers: list[int]) -> np.ndarra
 
     unknown = model.unknown_texts(texts)
     if unknown:
-        listed = "; ".join(f"{numbers[i]} {texts[i]!r}" for i in unknown[:10])
+        listed = "; ".join(f"{numbers[i]} {short(texts[i])}" for i in unknown[:10])
         raise AvsError(
             f"{len(unknown)} topic(s) use only words the model has never seen: {listed}. "
             "Rephrase them or use a model whose text encoders cover them."

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from lxml import etree
 
-from avs.errors import AvsError
+from avs.errors import AvsError, short
 from avs.io.xmlrun import ITEM_TAG, RUN_TAG, TOPIC_TAG, parse_xml
 from avs.submit.years import ROOT, YearRules, rules_for_year, year_from_doctype
 
@@ -220,7 +220,7 @@ def _run_problems(
             problems.append(f"{where}: topic without tNum")  # DTD says so too; keep going
             tnum = None
         elif not _INT.fullmatch(raw):
-            problems.append(f"{where}: tNum {raw!r} is not a topic number")
+            problems.append(f"{where}: tNum {short(raw)} is not a topic number")
             tnum = None
         else:
             tnum = int(raw)
@@ -228,7 +228,9 @@ def _run_problems(
         label = f"{where}: topic {raw}"
         elapsed = topic_el.get("elapsedTime")
         if elapsed is not None and not _INT.fullmatch(elapsed):
-            problems.append(f"{label}: elapsedTime {elapsed!r} is not a whole number of seconds")
+            problems.append(
+                f"{label}: elapsedTime {short(elapsed)} is not a whole number of seconds"
+            )
         problems += [f"{label}: {p}" for p in _item_problems(topic_el, rules)]
     for tnum, count in sorted(seen.items()):
         if count > 1:

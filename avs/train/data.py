@@ -17,10 +17,10 @@ from pathlib import Path
 
 import numpy as np
 
-from avs.errors import AvsError
+from avs.errors import AvsError, short
 from avs.io.captions import read_captions, read_id_list
 from avs.io.features import open_features
-from avs.io.textfile import read_json, short
+from avs.io.textfile import read_json
 
 SPLITS = ("train", "val", "test")
 

@@ -100,6 +100,42 @@ def test_malformed_scheduler_names_the_option(tiny: Tiny, tmp_path: Path, addres
     assert not (tiny.root / "runs" / "tiny.parquet").exists()
 
 
+def test_scheduler_without_workers_is_one_error(tiny: Tiny, tmp_path: Path) -> None:
+    """A reachable `dask scheduler` that no worker ever joins: one error after
+    $AVS_WORKER_WAIT_S (a bad value of which is one error too), no run written."""
+    import socket
+    import subprocess
+    import sys
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    dask = Path(sys.executable).parent / "dask"
+    sched = subprocess.Popen(
+        [dask, "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    address = f"tcp://127.0.0.1:{port}"
+    try:
+        args = tiny.score_args(**{"--scheduler": address})
+        fails_cleanly(
+            args, tmp_path, "AVS_WORKER_WAIT_S", env={**avs_env(), "AVS_WORKER_WAIT_S": "-1"}
+        )
+        err = fails_cleanly(
+            args,
+            tmp_path,
+            "--scheduler",
+            "no Dask worker joined within 2 s",
+            env={**avs_env(), "AVS_WORKER_WAIT_S": "2"},
+        )
+        assert "dask worker" in err
+    finally:
+        sched.kill()
+        sched.wait()
+    assert not (tiny.root / "runs" / "tiny.parquet").exists()
+
+
 def test_qrels_numbers_with_thousands_of_digits(tmp_path: Path) -> None:
     run = make_run(tmp_path / "r.parquet", [661], 10, year=2021)
     for field, line in (
@@ -128,3 +164,43 @@ def test_markup_and_escapes_in_names_are_printed_as_text(tmp_path: Path) -> None
         assert proc.returncode == 0, proc.stderr
         assert "Traceback" not in proc.stderr and "\x1b" not in proc.stdout
         assert "[/bold]evil" in proc.stdout, proc.stdout
+
+
+def test_a_100k_character_value_is_quoted_short(tiny: Tiny, tmp_path: Path) -> None:
+    """Ids, texts and fields of 100,000 characters: the one Error line stays readable."""
+    huge = "x" * 100_000
+    ws = tmp_path / "avs.toml"
+    ws.write_text(f'[workspace]\nk = "{huge}"\n')
+    env = {**avs_env(), "AVS_WORKSPACE": str(ws)}
+    errs = [fails_cleanly(tiny.score_args(), tmp_path, "workspace.k", env=env)]
+    tmp_path = tmp_path / "elsewhere"  # away from that avs.toml
+    tmp_path.mkdir()
+    topics = tmp_path / "2022.txt"
+    topics.write_text(f"731 {huge}\n")  # only words the model has never seen
+    errs.append(fails_cleanly(tiny.score_args(**{"--topics": topics}), tmp_path, "731"))
+    errs.append(
+        fails_cleanly(
+            [
+                "fuse",
+                f"{make_run(tmp_path / 'r.parquet', [661], 5)}#{huge}",
+                tmp_path / "r.parquet",
+                "--out",
+                tmp_path / "f.parquet",
+            ],
+            tmp_path,
+            "too long",
+        )  # fmt: skip
+    )
+    errs.append(fails_cleanly(["eval", "--qrels", QRELS_2021, "--k", huge], tmp_path, "--k"))
+    for err in errs:
+        assert len(err) < 2_000, err[:300]
+
+
+def test_bounded_keeps_both_ends() -> None:
+    from avs.errors import bounded
+
+    text = "start " + "y" * 10_000 + " the end"
+    cut = bounded(f"first line\n{text}")
+    assert cut.startswith("first line\nstart ") and cut.endswith(" the end")
+    assert "[... " in cut and len(cut) < 500
+    assert bounded("short enough") == "short enough"

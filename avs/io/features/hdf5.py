@@ -23,6 +23,7 @@ import h5py
 import numpy as np
 
 from avs.errors import AvsError, FormatError
+from avs.io.features.h5check import check_hdf5
 from avs.io.features.ids import decode_id, first_duplicate
 from avs.io.features.reader import FeatureReader
 from avs.io.textfile import check_regular
@@ -56,6 +57,7 @@ class FeatureStore(FeatureReader):
                 f"{self.path}: is a directory; open BigFile directories with open_features"
             )
         check_regular(self.path, "HDF5 feature store")  # libhdf5 would block on a FIFO
+        check_hdf5(self.path)  # ...and can loop on damaged metadata: a bounded child first
         try:
             self._f = h5py.File(self.path, "r")
         except OSError as err:

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from avs.errors import AvsError
+from avs.errors import AvsError, short
 
 __all__ = ["FeatureReader"]
 
@@ -109,7 +109,7 @@ class FeatureReader:
         try:
             return np.fromiter((row[i] for i in ids), dtype=np.int64, count=len(ids))
         except KeyError as err:
-            raise AvsError(f"{self.path}: id {err.args[0]!r} not in the store") from None
+            raise AvsError(f"{self.path}: id {short(str(err.args[0]))} not in the store") from None
 
     def close(self) -> None:
         """Release the underlying files."""
