@@ -33,6 +33,7 @@ import numpy as np
 from avs import __version__
 from avs.errors import AvsError
 from avs.eval.measures import RESULT_CAP
+from avs.eval.qrels_args import parse_qrels_specs
 from avs.eval.runs import infer_year
 from avs.eval.xinfap import EPS, TopicJudgements, evaluate, prepare_qrels
 from avs.fusion.fuse import rankings, topic_key
@@ -46,9 +47,8 @@ from avs.fusion.methods import (
     topic_matrix,
 )
 from avs.fusion.recipe import Recipe, write_recipe
-from avs.trecvid import YEARS
 
-__all__ = ["LearnResult", "fast_infap", "learn", "learn_files", "parse_qrels_specs"]
+__all__ = ["LearnResult", "fast_infap", "learn", "learn_files", "qrels_by_year"]
 
 LEARN_METHODS = ("wsum", "combmnz", "rrf", "borda")
 # coordinate ascent: values tried for one weight while the others hold (scale-free)
@@ -363,25 +363,20 @@ def qrels_prepared(path: Path) -> dict[str, TopicJudgements]:
     return _PREPARED[key]
 
 
-def parse_qrels_specs(specs: Sequence[str]) -> dict[str, Path]:
+def qrels_by_year(specs: Sequence[str]) -> dict[str, Path]:
     """``["2021=a.qrels", "b.qrels"]`` -> {year: path}; a bare path's year comes from its
     topic ids. AvsError listing every problem."""
     out: dict[str, Path] = {}
     problems = []
-    for spec in specs:
-        year, sep, path = spec.partition("=")
-        if not sep:
-            inferred = infer_year(qrels_prepared(Path(spec)))
-            if inferred is None:
-                problems.append(f"--qrels {spec}: cannot tell the year; write YEAR={spec}")
+    for year, path in parse_qrels_specs(specs):
+        if year is None:
+            year = infer_year(qrels_prepared(path))
+            if year is None:
+                problems.append(f"--qrels {path}: cannot tell the year; write YEAR={path}")
                 continue
-            year, path = inferred, spec
-        elif year not in YEARS or not path:
-            problems.append(f"--qrels {spec!r}: expected YEAR=PATH with a TRECVID year")
-            continue
         if year in out:
             problems.append(f"--qrels: two files for {year} ({out[year]}, {path})")
-        out[year] = Path(path)
+        out[year] = path
     if problems:
         raise AvsError("; ".join(problems))
     return out
@@ -534,7 +529,7 @@ def learn_files(
     if out.exists() and not overwrite:
         raise AvsError(f"{out}: exists; pass --overwrite to replace it")
     inputs = load_inputs(runs)
-    qrels = parse_qrels_specs(qrels_specs) if qrels_specs else _workspace_qrels(inputs, workspace)
+    qrels = qrels_by_year(qrels_specs) if qrels_specs else _workspace_qrels(inputs, workspace)
     result = learn(inputs, qrels, methods=methods, norms=norms, rrf_k=rrf_k, k=k, folds=folds)
     write_recipe(out, result.recipe, overwrite=overwrite)
     return result

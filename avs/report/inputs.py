@@ -14,29 +14,9 @@ from pathlib import Path
 from avs.errors import AvsError
 from avs.eval.api import RunEvaluation, evaluate_loaded
 from avs.eval.formats import read_json
-from avs.eval.runs import YEAR_TOPICS, LoadedRun, infer_year, load_runs, sniff_kind
+from avs.eval.qrels_args import parse_qrels_specs
+from avs.eval.runs import LoadedRun, infer_year, load_runs, sniff_kind
 from avs.eval.xinfap import TopicJudgements, prepare_qrels
-
-
-def parse_qrels_specs(specs: Sequence[str]) -> list[tuple[str | None, Path]]:
-    """``["2021=a.qrels", "b.qrels"]`` -> [("2021", a), (None, b)]; collects every problem."""
-    parsed, problems = [], []
-    for spec in specs:
-        year, sep, path = spec.partition("=")
-        if not sep:
-            parsed.append((None, Path(spec)))
-            continue
-        if year not in YEAR_TOPICS:
-            problems.append(
-                f"--qrels {spec!r}: unknown year {year!r} (use one of {', '.join(YEAR_TOPICS)})"
-            )
-        elif not path:
-            problems.append(f"--qrels {spec!r}: no path after '='")
-        else:
-            parsed.append((year, Path(path)))
-    if problems:
-        raise AvsError("; ".join(problems))
-    return parsed
 
 
 class QrelsByYear:
