@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from avs.cli.options import echo_json, json_option
+from avs.cli.options import echo_notes_and_json, json_option
 from avs.cli.submit import submission_options
 
 EPILOG = """\b
@@ -42,10 +42,7 @@ def command(
     result = convert(
         src, dst, settings=settings_from_options(options), tag=tag, overwrite=overwrite
     )
-    for note in result.notes:
-        click.echo(f"note: {note}", err=True)
-    if as_json:
-        echo_json(result)
+    if echo_notes_and_json(result.notes, result, as_json):
         return
     click.echo(
         f"wrote {result.path} ({result.source_kind} -> {result.kind}): "

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from avs.cli.options import echo_json, json_option
+from avs.cli.options import echo_notes_and_json, json_option
 from avs.fusion.methods import DEFAULT_RRF_K, METHODS, NORMS
 
 EPILOG = """\b
@@ -96,10 +96,7 @@ def command(
         name=name,
         overwrite=overwrite,
     )
-    for warning in result.warnings:
-        click.echo(f"warning: {warning}", err=True)
-    if as_json:
-        echo_json(result)
+    if echo_notes_and_json(result.warnings, result, as_json, "warning"):
         return
     fusion = result.meta["fusion"]
     weights_text = ",".join(f"{w:g}" for w in fusion["weights"])

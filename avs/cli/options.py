@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import click
 
 from avs.device import DEVICES
+from avs.io.textfile import printable
 
 
 def device_option(what: str = "the model runs") -> Callable[[Any], Any]:
@@ -54,3 +55,16 @@ def echo_json(value: Any) -> None:
         return str(obj)
 
     click.echo(json.dumps(value, indent=2, default=plain))
+
+
+def echo_notes_and_json(
+    notes: Sequence[str], result: Any, as_json: bool, kind: str = "note"
+) -> bool:
+    """The tail every writing command shares: its notes (or warnings) on stderr, one line
+    each, then, with --json, the result as JSON. True when the JSON was printed (the
+    command has nothing more to say)."""
+    for note in notes:
+        click.echo(f"{kind}: {printable(note, markup=False)}", err=True)
+    if as_json:
+        echo_json(result)
+    return as_json

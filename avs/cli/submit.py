@@ -14,7 +14,7 @@ from typing import Any
 
 import click
 
-from avs.cli.options import echo_json, json_option
+from avs.cli.options import echo_json, echo_notes_and_json, json_option
 from avs.errors import FormatErrors
 from avs.submit.api import ALGOS, NOVELTIES, TASKS, TR_TYPES
 
@@ -193,10 +193,7 @@ def command(
         )
         return
     result = submit(settings_from_options(options, runs, out), dry_run=dry_run)
-    for note in result.notes:
-        click.echo(f"note: {note}", err=True)
-    if as_json:
-        echo_json(result)
+    if echo_notes_and_json(result.notes, result, as_json):
         return
     click.echo(_summary(result))
     if result.written:
