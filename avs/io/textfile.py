@@ -79,7 +79,12 @@ def read_bytes(path: Path, what: str, limit: int = MAX_TEXT_BYTES) -> bytes:
 def read_text(path: Path, what: str, limit: int = MAX_TEXT_BYTES) -> str:
     """The whole file as text (see :func:`read_bytes`); bad UTF-8 is a FormatError with
     its line."""
-    data = read_bytes(path, what, limit)
+    return decode_text(read_bytes(path, what, limit), path)
+
+
+def decode_text(data: bytes, path: Path) -> str:
+    """``data`` read from ``path`` as UTF-8 text, a BOM dropped; FormatError with the line
+    of the first bad byte."""
     try:
         return data.decode("utf-8-sig")  # utf-8-sig drops a BOM if there is one
     except UnicodeDecodeError as err:

@@ -13,9 +13,9 @@ from pathlib import Path
 
 from avs.errors import AvsError, FormatError
 from avs.io.records import Topic
-from avs.io.textfile import read_bytes, read_text, text_lines
+from avs.io.textfile import decode_text, read_bytes, read_text, text_lines
 
-__all__ = ["read_topics", "topics_sha256", "topics_year"]
+__all__ = ["read_topics", "read_topics_sha256", "topics_sha256", "topics_year"]
 
 MAX_DIGITS = 9  # longest topic number accepted (AVS numbers have 3 or 4 digits)
 
@@ -28,7 +28,18 @@ def read_topics(path: str | Path) -> list[Topic]:
     line not starting with a number, a number seen before, a number without text,
     and for a file with no topics at all."""
     path = Path(path)
-    text = read_text(path, "topic")
+    return _parse(read_text(path, "topic"), path)
+
+
+def read_topics_sha256(path: str | Path) -> tuple[list[Topic], str]:
+    """:func:`read_topics` and the hex SHA-256 of the very bytes parsed (one read: a file
+    replaced meanwhile cannot give topics of one version and the hash of another)."""
+    path = Path(path)
+    data = read_bytes(path, "topic")
+    return _parse(decode_text(data, path), path), hashlib.sha256(data).hexdigest()
+
+
+def _parse(text: str, path: Path) -> list[Topic]:
     topics: list[Topic] = []
     seen: dict[int, int] = {}
     lines = text_lines(text)  # LF, CRLF or CR alone

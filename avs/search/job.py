@@ -274,10 +274,10 @@ class _Prepared:
 
 
 def _prepare(jobs: list[ScoreJob]) -> _Prepared:
-    from avs.io.topics import read_topics, topics_sha256
+    from avs.io.topics import read_topics_sha256
     from avs.model import load_model
 
-    files = [read_topics(job.topics) for job in jobs]  # FormatError for a malformed file
+    files = [read_topics_sha256(job.topics) for job in jobs]  # FormatError if malformed
     t0 = time.perf_counter()
     # Topics are encoded on the CPU whatever --device says: 30 sentences cost nothing,
     # and the queries (so the rankings) are then the same on every machine.
@@ -286,10 +286,10 @@ def _prepare(jobs: list[ScoreJob]) -> _Prepared:
     model.eval()
     index = open_index(lead.index, model.fingerprint, lead.model, int(model.dim))
     parts, blocks, start = [], [], 0
-    for job, topics in zip(jobs, files, strict=True):
+    for topics, sha256 in files:
         numbers = [t.number for t in topics]
         blocks.append(encode_topics(model, [t.text for t in topics], numbers))
-        parts.append(_Part(slice(start, start + len(numbers)), numbers, topics_sha256(job.topics)))
+        parts.append(_Part(slice(start, start + len(numbers)), numbers, sha256))
         start += len(numbers)
     signature = {
         "run_name": lead.run_name,
