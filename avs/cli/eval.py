@@ -62,8 +62,10 @@ def command(
 ) -> None:
     """Score RUN files (our Parquet, TREC run or submission XML) against --qrels.
 
-    Parquet topic numbers map to qrels ids as "1" + number (701 -> 1701). Topics of a run
-    missing from the qrels are skipped, as sample_eval does; no common topic is an error.
+    Every run of an XML file is scored; FILE.xml#RUNID scores the one of that id.
+    Parquet topic numbers map to qrels ids as "1" + number (701 -> 1701). Topics of a
+    run missing from the qrels are skipped, as sample_eval does; no common topic is an
+    error.
     Besides sample_eval's figures: infAP_judged (condensed infAP) and judged@k /
     pooled@k (k = 10, 100, 1000), in the table, --json and --parquet.
 
@@ -71,6 +73,7 @@ def command(
     Examples:
       avs eval --qrels avs.qrels.main.tv21 runs/sim-laff-2021.parquet
       avs eval --qrels avs.qrels.main.tv21 --format sample_eval tv21.RUCMM.trec
+      avs eval --qrels avs.qrels.main.tv21 sub.xml#F_M_C_D_TEAM.21_1
       avs eval --qrels q.qrels runs/*.parquet --parquet scores.parquet --layout long
     """
     from avs.errors import AvsError

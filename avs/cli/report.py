@@ -75,7 +75,8 @@ def command(
     overwrite: bool,
     as_json: bool,
 ) -> None:
-    """Report on INPUTS: runs (Parquet, TREC, XML), each scored against its year's
+    """Report on INPUTS: runs (Parquet, TREC, XML; FILE.xml#RUNID for one run of an XML
+    file), each scored against its year's
     --qrels (year from run metadata, else from its topic numbers), and/or results saved
     with `avs eval --format json`.
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from avs.eval.runs import LoadedRun, load_runs
+from avs.eval.runs import LoadedRun, load_run_address
 from avs.eval.truth import relevant_sets, true_ap
 from avs.eval.xinfap import Evaluation, TopicJudgements, evaluate, prepare_qrels
 from avs.io.textfile import gc_paused
@@ -75,7 +75,7 @@ def evaluate_files(
     truth_path: str | Path | None = None,
 ) -> list[RunEvaluation]:
     """Read the qrels once, then score every run in ``run_paths`` (XML files may hold
-    several runs). Raises AvsError/FormatError naming the file (and line) at fault."""
+    several runs; ``FILE.xml#RUNID`` names one of them). Raises AvsError/FormatError naming the file (and line) at fault."""
     from avs.io.qrels import read_qrels
 
     # Scoring builds millions of small tuples and lists that all stay alive until the
@@ -86,6 +86,6 @@ def evaluate_files(
         truth = relevant_sets(read_qrels(truth_path)) if truth_path is not None else None
         results = []
         for path in run_paths:
-            for run in load_runs(path):
+            for run in load_run_address(path):
                 results.append(evaluate_loaded(run, judgements, qrels_path, truth, truth_path))
     return results

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from avs.errors import AvsError
+from avs.errors import AvsError, short
 from avs.io.records import RunRecord, avs_topic, qrels_topic
 from avs.io.textfile import check_regular
 from avs.trecvid import YEARS
@@ -125,6 +125,34 @@ def _load_xml(path: Path) -> list[LoadedRun]:
         meta = {"attributes": dict(xml_run.attributes), "line": xml_run.line}
         loaded.append(LoadedRun(xml_run.run_id, path, "xml", topics, meta, None, year))
     return loaded
+
+
+def split_run_address(spec: str | Path) -> tuple[Path, str | None]:
+    """``"sub.xml#RUNID"`` -> (Path("sub.xml"), "RUNID"): one run of a submission XML
+    holding several, named by the NIST run id ``avs eval`` prints. A path that exists as
+    written (even with a '#' in its name) is taken whole."""
+    text = str(spec)
+    path = Path(text)
+    if path.exists() or "#" not in text:
+        return path, None
+    head, _, run_id = text.rpartition("#")
+    return Path(head), run_id or None
+
+
+def load_run_address(spec: str | Path) -> list[LoadedRun]:
+    """The runs ``spec`` names: every run of a file, or with ``FILE.xml#RUNID`` the one
+    run of that id (an unknown id is an error listing the ids the file holds)."""
+    path, run_id = split_run_address(spec)
+    runs = load_runs(path)
+    if run_id is None:
+        return runs
+    chosen = [r for r in runs if r.name == run_id]
+    if not chosen:
+        ids = ", ".join(r.name for r in runs)
+        raise AvsError(f"{path}: no run {short(run_id)} in this file (it holds: {ids})")
+    if len(chosen) > 1:
+        raise AvsError(f"{path}: {len(chosen)} runs are named {short(run_id)}; cannot tell which")
+    return chosen
 
 
 def load_runs(path: str | Path) -> list[LoadedRun]:

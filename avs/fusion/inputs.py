@@ -15,8 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
-from avs.errors import AvsError, short
-from avs.eval.runs import LoadedRun, load_runs
+from avs.errors import AvsError
+from avs.eval.runs import LoadedRun, load_run_address, split_run_address
 
 __all__ = [
     "FusionInput",
@@ -26,19 +26,7 @@ __all__ = [
     "load_run_spec",
     "model_name",
     "sha256_file",
-    "split_spec",
 ]
-
-
-def split_spec(spec: str | Path) -> tuple[Path, str | None]:
-    """``"sub.xml#RUNID"`` -> (Path("sub.xml"), "RUNID"); a path that exists as written
-    (even with a '#' in its name) is taken whole."""
-    text = str(spec)
-    path = Path(text)
-    if path.exists() or "#" not in text:
-        return path, None
-    head, _, run_id = text.rpartition("#")
-    return Path(head), run_id or None
 
 
 def load_run_spec(spec: str | Path) -> LoadedRun:
@@ -46,19 +34,9 @@ def load_run_spec(spec: str | Path) -> LoadedRun:
 
     An XML file with several runs needs ``#RUNID``; an unknown run id is an error that
     lists the ids the file holds."""
-    path, run_id = split_spec(spec)
-    runs = load_runs(path)
-    if run_id is not None:
-        chosen = [r for r in runs if r.name == run_id]
-        if not chosen:
-            ids = ", ".join(r.name for r in runs)
-            raise AvsError(f"{path}: no run {short(run_id)} in this file (it holds: {ids})")
-        if len(chosen) > 1:
-            raise AvsError(
-                f"{path}: {len(chosen)} runs are named {short(run_id)}; cannot tell which"
-            )
-        return chosen[0]
+    runs = load_run_address(spec)
     if len(runs) > 1:
+        path = split_run_address(spec)[0]
         ids = ", ".join(r.name for r in runs)
         raise AvsError(
             f"{path}: holds {len(runs)} runs ({ids}); name one as {path}#RUNID "
@@ -133,7 +111,7 @@ def load_input(arg: str | Path) -> FusionInput:
     run = load_run_spec(spec)
     if not any(run.topics.values()):
         raise AvsError(f"{spec}: empty run (no ranked shots)")
-    path, _ = split_spec(spec)
+    path, _ = split_run_address(spec)
     return FusionInput(spec, run, sha256_file(path), override or model_name(run))
 
 

@@ -15,7 +15,13 @@ from avs.errors import AvsError
 from avs.eval.api import RunEvaluation, evaluate_loaded
 from avs.eval.formats import read_json
 from avs.eval.qrels_args import parse_qrels_specs
-from avs.eval.runs import LoadedRun, infer_year, load_runs, sniff_kind
+from avs.eval.runs import (
+    LoadedRun,
+    infer_year,
+    load_run_address,
+    sniff_kind,
+    split_run_address,
+)
 from avs.eval.xinfap import TopicJudgements, prepare_qrels
 
 
@@ -69,11 +75,11 @@ def collect_results(
     qrels = QrelsByYear(qrels_specs)
     results: list[RunEvaluation] = []
     for item in inputs:
-        path = Path(item)
-        if sniff_kind(path) == "json":
+        path, run_id = split_run_address(item)
+        if run_id is None and sniff_kind(path) == "json":
             results.extend(read_json(path))
             continue
-        for run in load_runs(path):
+        for run in load_run_address(item):
             qrels_path, judgements = qrels.for_run(run)
             results.append(evaluate_loaded(run, judgements, qrels_path))
     if not results:

@@ -20,8 +20,8 @@ from typing import Any
 import numpy as np
 
 from avs.errors import AvsError
-from avs.eval.runs import LoadedRun, sniff_kind
-from avs.fusion.inputs import distinct_ranking, load_run_spec, sha256_file, split_spec
+from avs.eval.runs import LoadedRun, sniff_kind, split_run_address
+from avs.fusion.inputs import distinct_ranking, load_run_spec, sha256_file
 from avs.io.records import RunRecord, avs_topic, qrels_topic
 from avs.io.runs import Run
 
@@ -99,7 +99,7 @@ def read_any_run(spec: str | Path, notes: list[str] | None = None) -> Run:
     file (TREC: the tag; XML: run attributes and elapsedTime per topic)."""
     from avs.io.runs import read_run
 
-    path, run_id = split_spec(spec)
+    path, run_id = split_run_address(spec)
     if run_id is None and sniff_kind(path) == "parquet":
         return read_run(path)
     loaded = load_run_spec(spec)
@@ -160,7 +160,7 @@ def convert(
     if dst.exists() and not overwrite:
         raise AvsError(f"{dst}: exists; pass --overwrite to replace it")
     notes: list[str] = []
-    source_kind = sniff_kind(split_spec(src)[0])
+    source_kind = sniff_kind(split_run_address(src)[0])
     if kind == "xml":
         from avs.submit.api import SubmitSettings, submit
 
@@ -177,7 +177,7 @@ def convert(
         raise AvsError(f"{src}: empty run (no ranked shots): nothing to convert")
     if kind == "parquet":
         meta = dict(run.meta)
-        path, _ = split_spec(src)
+        path, _ = split_run_address(src)
         meta["converted_from"] = {
             "path": str(src),
             "sha256": sha256_file(path),

@@ -192,3 +192,16 @@ def test_one_run_of_a_multi_run_xml(tmp_path: Path, second_run: Path) -> None:
     inputs = read_run(result.path).meta["inputs"]
     assert inputs[0]["run_name"] == "F_M_C_D_TEAM.21_2" and inputs[0]["kind"] == "xml"
     assert json.dumps(inputs)  # plain JSON
+    # eval and report address one run of the file the same way
+    proc = run_avs("eval", "--qrels", QRELS, f"{xml}#F_M_C_D_TEAM.21_2", "--json")
+    assert proc.returncode == 0, proc.stderr
+    assert [r["name"] for r in json.loads(proc.stdout)["runs"]] == ["F_M_C_D_TEAM.21_2"]
+    proc = run_avs("eval", "--qrels", QRELS, xml, "--json")
+    assert len(json.loads(proc.stdout)["runs"]) == 2
+    report = tmp_path / "rep.md"
+    proc = run_avs("report", f"{xml}#F_M_C_D_TEAM.21_1", "--qrels", QRELS, "--out", report)
+    assert proc.returncode == 0, proc.stderr
+    text = report.read_text().replace("\\_", "_")  # markdown escapes underscores
+    assert "F_M_C_D_TEAM.21_1" in text and "21_2" not in text
+    proc = run_avs("eval", "--qrels", QRELS, f"{xml}#nope")
+    assert proc.returncode == 1 and "no run 'nope'" in proc.stderr
