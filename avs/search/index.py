@@ -291,8 +291,7 @@ def _build_locked(
     check_free_space(out, needed)
     for path in stale:
         path.unlink()
-    for path in out.glob(".*.tmp"):  # shards, ids.txt, manifest of a run killed mid-write
-        path.unlink()
+    _sweep_temporaries(out)  # shards, ids.txt, manifest of a run killed mid-write
     write_text_atomic(out / "ids.txt", ids_text)
     write_text_atomic(out / MANIFEST, json.dumps(manifest, indent=2))
     done_rows = n - sum(s["stop"] - s["start"] for s in todo)
@@ -382,8 +381,23 @@ def run_index(
         shards = -(-store.n // shard_rows)
     out = Path(out)
     # Locked before the cluster starts: a second build is refused at once.
-    with _index_lock(out), dask_client(scheduler, device, max(1, shards)) as (client, threads):
-        return _build_locked(
-            collection, model_dir, out, shard_rows, dtype, device, client, threads, progress,
-            allow_nan,
-        )  # fmt: skip
+    with _index_lock(out):
+        try:
+            with dask_client(scheduler, device, max(1, shards)) as (client, threads):
+                return _build_locked(
+                    collection, model_dir, out, shard_rows, dtype, device, client, threads,
+                    progress, allow_nan,
+                )  # fmt: skip
+        except BaseException:
+            # A SIGTERM to the process group kills LocalCluster workers inside a shard's
+            # write; the cluster is closed by now, so their temporaries can go at once.
+            _sweep_temporaries(out)
+            raise
+
+
+def _sweep_temporaries(out: Path) -> None:
+    """Remove writers' temporaries (``.NAME.xxxx.tmp``) from an index directory; only
+    while holding its lock."""
+    if out.is_dir():
+        for path in out.glob(".*.tmp"):
+            path.unlink(missing_ok=True)
