@@ -9,28 +9,28 @@ from __future__ import annotations
 
 import math
 import os
+import re
 
-from avs.errors import AvsError
+from avs.errors import AvsError, short
 
 __all__ = ["HDF5_CHECK_S", "WORKER_WAIT_S", "seconds"]
 
 HDF5_CHECK_S = "AVS_HDF5_CHECK_S"
 WORKER_WAIT_S = "AVS_WORKER_WAIT_S"
-_MAX_S = 86400.0
+_MIN_S, _MAX_S = 0.01, 86400.0
+_DECIMAL = re.compile(r"[0-9]{1,6}(?:\.[0-9]{0,6})?|\.[0-9]{1,6}")  # ASCII digits only
 
 
 def seconds(name: str, default: float) -> float:
-    """``$name`` as seconds in (0, 86400], or ``default`` when unset or empty."""
+    """``$name`` as seconds, a plain decimal number in [0.01, 86400] (``30``, ``2.5``), or
+    ``default`` when unset or empty."""
     raw = os.environ.get(name, "").strip()
     if not raw:
         return default
-    try:
-        value = float(raw[:32]) if len(raw) <= 32 else math.nan
-    except ValueError:
-        value = math.nan
-    if not 0 < value <= _MAX_S:
+    value = float(raw) if _DECIMAL.fullmatch(raw) else math.nan
+    if not _MIN_S <= value <= _MAX_S:
         raise AvsError(
-            f"environment variable {name}={raw[:32]!r}: expected seconds, "
-            f"a number in (0, {_MAX_S:g}]"
+            f"environment variable {name}={short(raw, 32)}: expected seconds, "
+            f"a number from {_MIN_S:g} to {_MAX_S:g}"
         )
     return value

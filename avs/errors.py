@@ -6,6 +6,7 @@ workspace; a traceback means a bug in avs, not in the user's data.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 
@@ -78,16 +79,26 @@ def short(text: str, limit: int = 60) -> str:
 
 #: Longest line of a message printed to a user; longer ones lose their middle.
 MAX_MESSAGE_LINE = 400
+#: Most lines of a message printed to a user; more lose the middle ones.
+MAX_MESSAGE_LINES = 40
+# Control characters but tab and newline: an escape sequence in a hostile path or id
+# would restyle or retitle the user's terminal.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
-def bounded(message: str, limit: int = MAX_MESSAGE_LINE) -> str:
-    """``message`` with every line over ``limit`` characters cut in the middle (start
-    and end kept, the cut said): the last guard against a 100,000-character id or text
-    quoted in full, wherever a message quotes one."""
-    lines = []
-    for line in message.split("\n"):
+def bounded(message: str, limit: int = MAX_MESSAGE_LINE, lines: int = MAX_MESSAGE_LINES) -> str:
+    """``message`` as it may reach a terminal: control characters (but tab and newline)
+    shown as ``?``, every line over ``limit`` characters cut in the middle, and at most
+    ``lines`` lines (the middle ones cut), each cut said. The last guard against a
+    100,000-character id, a path full of newlines or escape sequences, wherever a
+    message quotes one."""
+    rows = []
+    for line in _CONTROL.sub("?", message).split("\n"):
         if len(line) > limit:
             head, tail = line[: limit * 2 // 3], line[-(limit // 3) :]
             line = f"{head}[... {len(line) - len(head) - len(tail):,} characters ...]{tail}"
-        lines.append(line)
-    return "\n".join(lines)
+        rows.append(line)
+    if len(rows) > lines:
+        keep = lines - 6
+        rows = [*rows[:keep], f"[... {len(rows) - keep - 5:,} more lines ...]", *rows[-5:]]
+    return "\n".join(rows)

@@ -31,5 +31,5 @@ def parse_qrels_specs(specs: Sequence[str]) -> list[tuple[str | None, Path]]:
         else:
             parsed.append((year, Path(path)))
     if problems:
-        raise AvsError("; ".join(problems))
+        raise AvsError("\n".join(problems))
     return parsed

@@ -130,19 +130,29 @@ def _load_xml(path: Path) -> list[LoadedRun]:
 def split_run_address(spec: str | Path) -> tuple[Path, str | None]:
     """``"sub.xml#RUNID"`` -> (Path("sub.xml"), "RUNID"): one run of a submission XML
     holding several, named by the NIST run id ``avs eval`` prints. A path that exists as
-    written (even with a '#' in its name) is taken whole."""
+    written (even with a '#' in its name) is taken whole. AvsError for an empty id or no
+    file before the '#'."""
     text = str(spec)
     path = Path(text)
     if path.exists() or "#" not in text:
         return path, None
     head, _, run_id = text.rpartition("#")
-    return Path(head), run_id or None
+    if not head or not run_id:
+        raise AvsError(
+            f"{short(text)}: expected FILE.xml#RUNID (a file, '#', the run id of one of its runs)"
+        )
+    return Path(head), run_id
 
 
 def load_run_address(spec: str | Path) -> list[LoadedRun]:
     """The runs ``spec`` names: every run of a file, or with ``FILE.xml#RUNID`` the one
     run of that id (an unknown id is an error listing the ids the file holds)."""
     path, run_id = split_run_address(spec)
+    if run_id is not None and (kind := sniff_kind(path)) != "xml":
+        raise AvsError(
+            f"{path}#{short(run_id)}: '#RUNID' picks one run of a submission XML; "
+            f"{path} is a {KIND_NAMES.get(kind, kind)} (name it without '#')"
+        )
     runs = load_runs(path)
     if run_id is None:
         return runs
@@ -153,6 +163,14 @@ def load_run_address(spec: str | Path) -> list[LoadedRun]:
     if len(chosen) > 1:
         raise AvsError(f"{path}: {len(chosen)} runs are named {short(run_id)}; cannot tell which")
     return chosen
+
+
+#: What each kind sniff_kind returns is called in messages.
+KIND_NAMES = {
+    "parquet": "Parquet run",
+    "trec": "TREC run file",
+    "json": "saved `avs eval --format json` result",
+}
 
 
 def load_runs(path: str | Path) -> list[LoadedRun]:

@@ -329,7 +329,7 @@ def _group(
     if len(models) < 2 and not problems:
         problems.append(f"fusion needs runs of at least 2 models, got {models or 'none'}")
     if problems:
-        raise AvsError("; ".join(problems))
+        raise AvsError("\n".join(problems))
     warnings: list[str] = []
     years = []
     for year in sorted(by_year):
@@ -378,7 +378,7 @@ def qrels_by_year(specs: Sequence[str]) -> dict[str, Path]:
             problems.append(f"--qrels: two files for {year} ({out[year]}, {path})")
         out[year] = path
     if problems:
-        raise AvsError("; ".join(problems))
+        raise AvsError("\n".join(problems))
     return out
 
 

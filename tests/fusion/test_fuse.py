@@ -205,3 +205,9 @@ def test_one_run_of_a_multi_run_xml(tmp_path: Path, second_run: Path) -> None:
     assert "F_M_C_D_TEAM.21_1" in text and "21_2" not in text
     proc = run_avs("eval", "--qrels", QRELS, f"{xml}#nope")
     assert proc.returncode == 1 and "no run 'nope'" in proc.stderr
+    for bad, needle in ((f"{xml}#", "expected FILE.xml#RUNID"),
+                        ("#F_M_C_D_TEAM.21_1", "expected FILE.xml#RUNID"),
+                        (f"{RUCMM}#RUCMM", "picks one run of a submission XML")):  # fmt: skip
+        proc = run_avs("eval", "--qrels", QRELS, bad)
+        assert proc.returncode == 1 and needle in proc.stderr, proc.stderr
+        assert "Traceback" not in proc.stderr

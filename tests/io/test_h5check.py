@@ -98,7 +98,9 @@ def test_python_errors_are_left_to_the_reader(tmp_path: Path) -> None:
         open_features(path)
 
 
-@pytest.mark.parametrize("value", ["0", "-3", "nan", "inf", "soon", "1e9"])
+@pytest.mark.parametrize(
+    "value", ["0", "-3", "nan", "inf", "soon", "1e9", "1e-300", "1_0", "\u0663"]
+)
 def test_a_bad_limit_names_the_variable(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, value: str
 ) -> None:
@@ -114,3 +116,69 @@ def test_cli_refuses_a_store_that_makes_libhdf5_wait(tmp_path: Path) -> None:
     fails_cleanly(["features", "info", path], tmp_path, "linked.h5", "did not finish", env=env)
     fails_cleanly(["features", "convert", path, out], tmp_path, "linked.h5", env=env)
     assert not out.exists()
+
+
+def test_a_virtual_dataset_is_refused_before_any_read(tmp_path: Path) -> None:
+    """Rows from other files (here one from a FIFO) pass a walk of the end elements; the
+    reader refuses virtual datasets before reading a row."""
+    ok = valid(tmp_path)
+    os.mkfifo(tmp_path / "fifo.h5")
+    layout = h5py.VirtualLayout(shape=(3, 4), dtype="f4")
+    layout[0] = h5py.VirtualSource(ok, "features/clip", shape=(2, 4))[0]
+    layout[1] = h5py.VirtualSource(tmp_path / "fifo.h5", "x", shape=(1, 4))[0]
+    layout[2] = h5py.VirtualSource(ok, "features/clip", shape=(2, 4))[1]
+    path = tmp_path / "vds.h5"
+    with h5py.File(path, "w") as f:
+        f["ids"] = np.array([b"a", b"b", b"c"])
+        f.create_group("features").create_virtual_dataset("clip", layout, fillvalue=0)
+    start = time.monotonic()
+    with pytest.raises(FormatError, match=r"vds\.h5: dataset /features/clip is a virtual"):
+        open_features(path)
+    assert time.monotonic() - start < 10
+
+
+def test_a_file_replaced_after_its_check_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import avs.io.features.hdf5 as hdf5
+
+    path = valid(tmp_path)
+    other = linked_to_fifo(tmp_path)
+    real = hdf5.check_hdf5
+
+    def check_then_swap(p: Path) -> object:
+        checked = real(p)
+        os.replace(other, p)  # what a hostile user could do between check and open
+        return checked
+
+    monkeypatch.setattr(hdf5, "check_hdf5", check_then_swap)
+    with pytest.raises(FormatError, match="changed while it was being checked"):
+        open_features(path)
+
+
+def test_an_ignored_sigchld_does_not_break_the_check(tmp_path: Path) -> None:
+    """Inherited SIGCHLD = SIG_IGN makes the kernel reap children itself."""
+    old = signal.signal(signal.SIGCHLD, signal.SIG_IGN)
+    try:
+        with open_features(valid(tmp_path)) as store:
+            assert store.ids == ["a", "b"]
+        with pytest.raises(FormatError, match="did not finish"):
+            open_features(linked_to_fifo(tmp_path))
+        assert signal.getsignal(signal.SIGCHLD) == signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGCHLD, old)
+
+
+def test_the_spawned_child_ignores_the_working_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A stray h5py.py (or an old avs checkout) in the working directory is not what the
+    spawned child imports, and a child that cannot run is an error, not a pass."""
+    (tmp_path / "h5py.py").write_text("raise SystemExit(0)\n")
+    monkeypatch.chdir(tmp_path)
+    # None: the walk reached the FIFO and waited, so the real h5py ran, not the stray one
+    assert h5check._spawned(linked_to_fifo(tmp_path), 1.5) is None
+    monkeypatch.setattr(h5check.sys, "executable", "/bin/false")
+    monkeypatch.setattr(h5check.threading, "active_count", lambda: 2)
+    with pytest.raises(AvsError, match="could not run"):
+        h5check.check_hdf5(valid(tmp_path))

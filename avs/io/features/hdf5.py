@@ -23,7 +23,7 @@ import h5py
 import numpy as np
 
 from avs.errors import AvsError, FormatError
-from avs.io.features.h5check import check_hdf5
+from avs.io.features.h5check import check_hdf5, same_file, store_datasets
 from avs.io.features.ids import decode_id, first_duplicate
 from avs.io.features.reader import FeatureReader
 from avs.io.textfile import check_regular
@@ -57,12 +57,13 @@ class FeatureStore(FeatureReader):
                 f"{self.path}: is a directory; open BigFile directories with open_features"
             )
         check_regular(self.path, "HDF5 feature store")  # libhdf5 would block on a FIFO
-        check_hdf5(self.path)  # ...and can loop on damaged metadata: a bounded child first
+        checked = check_hdf5(self.path)  # ...and can loop on damaged metadata: a child first
         try:
             self._f = h5py.File(self.path, "r")
         except OSError as err:
             raise FormatError(self.path, f"not a readable HDF5 file ({err})") from None
         try:
+            same_file(self.path, checked, self._f.id.get_vfd_handle())
             self._validate()
         except H5_ERRORS as err:
             self._f.close()
@@ -73,6 +74,7 @@ class FeatureStore(FeatureReader):
 
     def _validate(self) -> None:
         f, path = self._f, self.path
+        _refuse_virtual(path, f)
         if "ids" not in f or not isinstance(f["ids"], h5py.Dataset):
             raise FormatError(path, "dataset /ids is missing: not an avs feature store")
         ids = f["ids"]
@@ -257,3 +259,16 @@ def _plain(value: Any) -> Any:
     if isinstance(value, (str, int, float, bool)) or value is None:
         return value
     return str(value)  # h5py.Empty, references...: shown, never interpreted
+
+
+def _refuse_virtual(path: Path, f: h5py.File) -> None:
+    """A virtual dataset takes its rows from other files (any path, a FIFO even), which
+    nothing here has checked: refused before a single row is read."""
+    for name in store_datasets(f):
+        ds = f.get(name)
+        if isinstance(ds, h5py.Dataset) and ds.is_virtual:
+            raise FormatError(
+                path,
+                f"dataset /{name} is a virtual dataset (rows from other files): "
+                "not supported in a feature store; copy it into a plain dataset",
+            )
