@@ -22,20 +22,48 @@ def MeanFusion(  # noqa: N802 - a constructor in all but name
 
 class Centre(nn.Module):
     """Subtract the mean over samples: the batch mean in training (gradients flow through
-    it, as in BatchNorm), a running mean of it (``momentum``) at inference. No scaling."""
+    it, as in BatchNorm), ``running_mean`` at inference. No scaling.
+
+    During training ``running_mean`` follows the batch means with ``momentum``, so at the
+    end it lags behind the final weights; training (``avs.train.loop.train``) therefore
+    overwrites it with the exact training-set mean of the current weights before every
+    validation (``avs.train.calibrate.recalibrate_centres``), as precise-BatchNorm does.
+
+    ``enabled = False`` makes the module the identity in training and inference (and
+    leaves ``running_mean`` alone, at zero for a fresh module): the uncentred ablation of
+    the MHSA baseline. A model saved that way still loads as a plain centred one whose
+    zero running mean changes nothing at inference. See :func:`set_centring`."""
 
     def __init__(self, dim: int, momentum: float = 0.1) -> None:
         super().__init__()
         self.momentum = momentum
+        self.enabled = True
         self.register_buffer("running_mean", torch.zeros(dim))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.enabled:
+            return x
         if not self.training:
             return x - self.running_mean
         mean = x.mean(dim=0)
         with torch.no_grad():
             self.running_mean.lerp_(mean.detach().to(self.running_mean.dtype), self.momentum)
         return x - mean
+
+
+def centres(module: nn.Module) -> list[Centre]:
+    """The :class:`Centre` modules inside ``module`` (empty unless it has an MHSA fusion)."""
+    return [m for m in module.modules() if isinstance(m, Centre)]
+
+
+def set_centring(module: nn.Module, enabled: bool) -> int:
+    """Switch every :class:`Centre` inside ``module`` on or off; returns how many there
+    are. Switching off before training gives the uncentred MHSA of the paper's
+    description, which collapses under the hardest-negative loss (tests/model/test_mhsa.py)."""
+    found = centres(module)
+    for c in found:
+        c.enabled = enabled
+    return len(found)
 
 
 class MhsaFusion(nn.Module):
@@ -48,7 +76,8 @@ class MhsaFusion(nn.Module):
     projections (linear maps after the tanh, followed only by scale-invariant LayerNorm
     and L2) reach that minimum in a few steps by amplifying the component every sample
     shares. That component says nothing about which caption matches which video; removing
-    it removes the collapse (tests/model/test_mhsa.py)."""
+    it removes the collapse (tests/model/test_mhsa.py). Training recalibrates the
+    centring's inference mean on the training set (avs.train.calibrate)."""
 
     def __init__(
         self,

@@ -21,6 +21,7 @@ from avs.model.io import build_model, read_model_config, save_model
 from avs.model.loss import TripletLoss
 from avs.model.model import AvsModel
 from avs.text.base import build_encoder
+from avs.train.calibrate import has_centring, recalibrate_centres
 from avs.train.data import Split, TrainData, load_training_data
 from avs.train.metrics import ranks_of_truth, retrieval_metrics
 from avs.train.state import has_state, load_state, save_state
@@ -242,6 +243,8 @@ def train(
                              "loss": total / batches})  # fmt: skip
         t_train += time.perf_counter() - t0
         seen += n
+        if has_centring(model):  # mhsa: exact training-set mean, not the lagging running one
+            recalibrate_centres(model, batcher, tr, "train")
         val = evaluate(model, batcher, data.splits["val"], "val")
         row = {"epoch": epoch, "loss": total / max(batches, 1), "lr": state["lr"], **val}
         state["history"].append(row)
