@@ -103,7 +103,14 @@ def start_avs(args: Sequence[str | Path], cwd: Path) -> subprocess.Popen[bytes]:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         start_new_session=True,
+        # As from a terminal: a test run started in the background of a non-interactive
+        # shell inherits SIGINT ignored, which avs rightly keeps (nohup, `cmd &`).
+        preexec_fn=_default_sigint,
     )
+
+
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def kill_group(proc: subprocess.Popen[bytes]) -> None:
