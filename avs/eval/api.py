@@ -75,7 +75,8 @@ def evaluate_files(
     truth_path: str | Path | None = None,
 ) -> list[RunEvaluation]:
     """Read the qrels once, then score every run in ``run_paths`` (XML files may hold
-    several runs; ``FILE.xml#RUNID`` names one of them). Raises AvsError/FormatError naming the file (and line) at fault."""
+    several runs; ``FILE.xml#RUNID`` names one of them). Raises AvsError/FormatError
+    naming the file (and line) at fault."""
     from avs.io.qrels import read_qrels
 
     # Scoring builds millions of small tuples and lists that all stay alive until the

@@ -53,18 +53,17 @@ __all__ = [
 #: Seconds the child may take. A metadata walk of a 1.5M-shot store with frame-level
 #: features takes well under a second; a loop is a loop whatever the limit.
 DEFAULT_TIMEOUT_S = 30.0
-#: Environment variable that overrides it (seconds, > 0), e.g. for a slow network disk.
+#: Environment variable that overrides it (avs/envvars.py), e.g. for a slow network disk.
 TIMEOUT_ENV = HDF5_CHECK_S
 
-_passed: set[tuple[int, int, int, int]] = set()  # identities of files that passed
+Identity = tuple[int, int, int, int]  # device, inode, size, modification time (ns)
+_passed: set[Identity] = set()  # identities of files that passed
 
 
 def timeout_s() -> float:
     """The child's time limit: ``$AVS_HDF5_CHECK_S`` or :data:`DEFAULT_TIMEOUT_S`."""
     return seconds(TIMEOUT_ENV, DEFAULT_TIMEOUT_S)
 
-
-Identity = tuple[int, int, int, int]
 
 # Signals that say the child crashed inside native code; any other signal is reported
 # as what it is (an interrupt, the OOM killer...), never as a damaged file.
@@ -187,12 +186,9 @@ def _forked(path: Path, limit: float) -> int | None:
 
 def _spawned(path: Path, limit: float) -> int | None:
     # -I: neither the working directory nor PYTHON* variables decide what the child
-    # imports (a stray h5py.py must not run); avs itself is found where this one was.
-    root = os.fspath(Path(__file__).resolve().parents[3])
-    code = (
-        f"import sys; sys.path.insert(0, {root!r}); "
-        "from avs.io.features.h5check import main; main()"
-    )
+    # imports (a stray h5py.py must not run); avs comes from this interpreter's install
+    # (an avs that is not installed there makes the child fail: "could not run").
+    code = "from avs.io.features.h5check import main; main()"
     cmd = [sys.executable, "-I", "-c", code, os.fspath(path)]
     try:
         proc = subprocess.run(  # noqa: S603 - our own code, the path as one argument
